@@ -1,0 +1,137 @@
+// cancellable_future.hpp — futures that a token completes early (Dart's CancellableFuture).
+//
+// Defines run_cancellable (CancellableFuture.from), run_delayed (CancellableFuture.delayed) and
+// as_cancellable (Future.asCancellable). Each returns a std::future that holds the work's result
+// or, as soon as the token is cancelled, the token's exception; the abandoned work itself goes
+// on (a thread cannot be killed — for work that must really stop, use CancellableIsolate::run).
+//
+//   isolate::CancellationToken token;
+//   auto f = isolate::run_cancellable([] { return expensive(); }, token);
+//   token.cancel();        // f.get() throws CancelledException now, without waiting
+#pragma once
+
+#include <isolate/cancellation_token.hpp>
+#include <isolate/detail/cancellable_result.hpp>
+#include <isolate/detail/executor.hpp>
+#include <isolate/detail/timer_service.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <functional>
+#include <future>
+#include <memory>
+#include <stop_token>
+#include <type_traits>
+#include <utility>
+
+namespace isolate {
+
+namespace detail {
+
+template <class F>
+using work_result_t = typename std::conditional_t<std::is_invocable_v<F&, std::stop_token>,
+                                                  std::invoke_result<F&, std::stop_token>,
+                                                  std::invoke_result<F&>>::type;
+
+/// Runs `fn` into `result` unless the result was claimed (cancelled) before the work started.
+template <class F, class R>
+void run_into(F& fn, const CancellationToken& token, CancellableResult<R>& result) {
+  if (result.is_done()) return;
+  try {
+    if constexpr (std::is_invocable_v<F&, std::stop_token>) {
+      if constexpr (std::is_void_v<R>) {
+        std::invoke(fn, token.stop_token());
+        result.set_value();
+      } else {
+        result.set_value(std::invoke(fn, token.stop_token()));
+      }
+    } else if constexpr (std::is_void_v<R>) {
+      std::invoke(fn);
+      result.set_value();
+    } else {
+      result.set_value(std::invoke(fn));
+    }
+  } catch (...) {
+    result.set_exception(std::current_exception());
+  }
+}
+
+template <class F>
+std::function<void()> make_task(F fn, CancellationToken token,
+                                std::shared_ptr<CancellableResult<work_result_t<F>>> result) {
+  auto work = std::make_shared<F>(std::move(fn));  // std::function needs a copyable target
+  return [work, token = std::move(token), result = std::move(result)] { run_into(*work, token, *result); };
+}
+
+}  // namespace detail
+
+/// Runs fn() on a library thread unless `token` is already cancelled (then fn never runs; also
+/// when it is cancelled before fn starts). The future holds fn's result or exception, or the
+/// token's exception as soon as it is cancelled, whichever comes first. If fn accepts a
+/// std::stop_token it gets one whose stop is requested on cancellation.
+/// Does not block. Throws std::bad_alloc or std::system_error (no thread could be started).
+/// Thread safety: may be called from any thread.
+template <class F>
+auto run_cancellable(F fn, CancellationToken token) -> std::future<detail::work_result_t<F>> {
+  using R = detail::work_result_t<F>;
+  auto result = detail::CancellableResult<R>::create();
+  auto future = result->get_future();
+  result->attach(token);
+  if (!result->is_done()) detail::Executor::instance().submit(detail::make_task(std::move(fn), token, result));
+  return future;
+}
+
+/// Like run_cancellable, after `delay` (measured on the library's timer thread). Cancelling
+/// during the delay completes the future at once and fn never runs.
+template <class F>
+auto run_delayed(std::chrono::nanoseconds delay, F fn, CancellationToken token)
+    -> std::future<detail::work_result_t<F>> {
+  using R = detail::work_result_t<F>;
+  // Cancelled during the delay: unschedule, so a long delay does not keep the work alive.
+  auto scheduled = std::make_shared<detail::TimerService::Handle>();
+  auto result = detail::CancellableResult<R>::create(
+      [scheduled] { detail::TimerService::instance().cancel(*scheduled); });
+  auto future = result->get_future();
+  std::weak_ptr<detail::CancellableResult<R>> weak = result;
+  *scheduled = detail::TimerService::instance().schedule(
+      detail::TimerService::Clock::now() + delay,
+      [weak, task = detail::make_task(std::move(fn), token, result)] {
+        if (auto r = weak.lock(); r && !r->is_done()) detail::Executor::instance().submit(task);
+      });
+  result->attach(token);  // *scheduled is written before any cancellation can read it
+  return future;
+}
+
+/// The future completes with f's result or `token`'s exception, whichever comes first (a token
+/// already cancelled wins over a future already ready). f's work itself goes on; until f is
+/// ready one library thread waits on it.
+template <class T>
+std::future<T> as_cancellable(std::future<T> f, CancellationToken token) {
+  auto result = detail::CancellableResult<T>::create();
+  auto future = result->get_future();
+  result->attach(token);
+  if (result->is_done()) return future;
+  auto source = std::make_shared<std::future<T>>(std::move(f));
+  auto settle = [source, result] {
+    source->wait();
+    if (result->is_done()) return;
+    try {
+      if constexpr (std::is_void_v<T>) {
+        source->get();
+        result->set_value();
+      } else {
+        result->set_value(source->get());
+      }
+    } catch (...) {
+      result->set_exception(std::current_exception());
+    }
+  };
+  if (source->wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+    settle();
+  } else {
+    detail::Executor::instance().submit(std::move(settle));
+  }
+  return future;
+}
+
+}  // namespace isolate

@@ -1,0 +1,35 @@
+// executor.hpp — the threads that run run_cancellable() work (internal).
+//
+// An elastic pool: a task runs on an idle thread if there is one, else on a new thread, so a
+// blocked or abandoned task never delays another. Threads idle for a while exit. At program exit
+// the pool waits for running tasks and joins every thread: no thread is left behind.
+#pragma once
+
+#include <isolate/export.hpp>
+
+#include <functional>
+
+namespace isolate::detail {
+
+class ISOLATE_EXPORT Executor {
+ public:
+  /// The program's executor. Thread safety: all members may be called from any thread.
+  static Executor& instance();
+
+  /// Runs `task` on a pool thread. Exceptions escaping `task` are dropped (wrap your own).
+  /// After the executor has shut down (static destruction), runs `task` on this thread.
+  void submit(std::function<void()> task);
+  /// Threads currently alive (idle or busy).
+  [[nodiscard]] std::size_t thread_count() const noexcept;
+
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+  ~Executor();
+
+ private:
+  Executor();
+  struct Impl;
+  Impl* impl_;
+};
+
+}  // namespace isolate::detail

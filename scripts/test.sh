@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds isolate and runs every test:
+#   1. the unit and integration suites under AddressSanitizer + UndefinedBehaviorSanitizer,
+#   2. the unit and concurrency (stress) suites under ThreadSanitizer,
+#   3. the normal build (warnings as errors) with every suite, the examples, and the consumer
+#      projects (find_package against an installed copy, and add_subdirectory).
+# Ends with ctest's summary of step 3; exits non-zero on any failure.
+# Usage: ./scripts/test.sh            (as root on a fresh Debian 12: installs what it needs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+
+BUILD=${ISOLATE_BUILD_DIR:-build}
+JOBS=$(nproc)
+
+configure() {  # configure DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja -DISOLATE_WERROR=ON -DISOLATE_TEST=ON "$@" >"$dir.configure.log" 2>&1 ||
+    { cat "$dir.configure.log"; return 1; }
+}
+section() { printf '\n==== %s ====\n' "$*"; }
+mkdir -p "$BUILD"
+
+section "AddressSanitizer + UndefinedBehaviorSanitizer: unit and integration suites"
+configure "$BUILD/asan" -DCMAKE_BUILD_TYPE=Debug -DISOLATE_SANITIZE=address,undefined -DISOLATE_EXAMPLES=OFF
+cmake --build "$BUILD/asan" -j "$JOBS"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$BUILD/asan" -L 'unit|integration' --output-on-failure -j "$JOBS"
+
+section "ThreadSanitizer: unit and concurrency suites"
+configure "$BUILD/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DISOLATE_SANITIZE=thread -DISOLATE_EXAMPLES=OFF
+cmake --build "$BUILD/tsan" -j "$JOBS"
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  ctest --test-dir "$BUILD/tsan" -L 'unit|stress' --output-on-failure -j "$JOBS"
+
+section "Normal build: every suite, examples and consumer projects"
+configure "$BUILD/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DISOLATE_CONSUMER_TESTS=ON
+cmake --build "$BUILD/release" -j "$JOBS"
+ctest --test-dir "$BUILD/release" --output-on-failure -j "$JOBS"

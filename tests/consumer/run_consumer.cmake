@@ -1,0 +1,20 @@
+# ctest driver for the consumer project: cmake -DMODE=find_package|add_subdirectory
+#   -DISOLATE_SOURCE=<src> -DISOLATE_BUILD=<build tree> -DWORK=<scratch dir> -P run_consumer.cmake
+file(REMOVE_RECURSE ${WORK})
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}")
+  endif()
+endfunction()
+
+set(args -G Ninja -DCONSUMER_MODE=${MODE} -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+if(MODE STREQUAL "find_package")
+  run(${CMAKE_COMMAND} --install ${ISOLATE_BUILD} --prefix ${WORK}/prefix)
+  list(APPEND args -DCMAKE_PREFIX_PATH=${WORK}/prefix)
+else()
+  list(APPEND args -DISOLATE_SOURCE_DIR=${ISOLATE_SOURCE})
+endif()
+run(${CMAKE_COMMAND} -S ${ISOLATE_SOURCE}/tests/consumer -B ${WORK}/build ${args})
+run(${CMAKE_COMMAND} --build ${WORK}/build)
+run(${WORK}/build/consumer)
