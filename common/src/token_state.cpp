@@ -54,6 +54,7 @@ bool TokenState::cancel(std::exception_ptr exception) {
     } catch (...) {
       if (!first_error) first_error = std::current_exception();
     }
+    pinned->fn = nullptr;  // ran once: release what it captured, even while its registration lives
     lock.lock();
     running_ = nullptr;
     callback_done_.notify_all();

@@ -20,6 +20,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <stop_token>
 #include <type_traits>
 #include <utility>
@@ -88,17 +89,36 @@ auto run_delayed(std::chrono::nanoseconds delay, F fn, CancellationToken token)
     -> std::future<detail::work_result_t<F>> {
   using R = detail::work_result_t<F>;
   // Cancelled during the delay: unschedule, so a long delay does not keep the work alive.
-  auto scheduled = std::make_shared<detail::TimerService::Handle>();
-  auto result = detail::CancellableResult<R>::create(
-      [scheduled] { detail::TimerService::instance().cancel(*scheduled); });
+  struct Schedule {
+    std::mutex mutex;
+    bool cancelled = false;
+    detail::TimerService::Handle handle;
+  };
+  auto schedule = std::make_shared<Schedule>();
+  auto result = detail::CancellableResult<R>::create([schedule] {
+    detail::TimerService::Handle handle;
+    {
+      std::lock_guard lock(schedule->mutex);
+      schedule->cancelled = true;
+      handle = schedule->handle;
+    }
+    detail::TimerService::instance().cancel(handle);
+  });
   auto future = result->get_future();
+  result->attach(token);  // first: an already-cancelled token must never let fn run
+  if (result->is_done()) return future;
   std::weak_ptr<detail::CancellableResult<R>> weak = result;
-  *scheduled = detail::TimerService::instance().schedule(
+  const auto handle = detail::TimerService::instance().schedule(
       detail::TimerService::Clock::now() + delay,
       [weak, task = detail::make_task(std::move(fn), token, result)] {
         if (auto r = weak.lock(); r && !r->is_done()) detail::Executor::instance().submit(task);
       });
-  result->attach(token);  // *scheduled is written before any cancellation can read it
+  std::lock_guard lock(schedule->mutex);
+  if (schedule->cancelled) {
+    detail::TimerService::instance().cancel(handle);
+  } else {
+    schedule->handle = handle;
+  }
   return future;
 }
 

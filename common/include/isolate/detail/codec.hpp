@@ -1,0 +1,94 @@
+// codec.hpp — how job inputs and outputs travel through a segment (internal).
+//
+// std::string and std::vector<std::uint8_t> travel raw: written once into the segment, read
+// once out of it. nlohmann::json and every type with nlohmann to_json/from_json travel as
+// MessagePack (the fastest of CBOR, MessagePack and BSON on a large document here; see
+// bench/codec_bench.cpp), encoded straight into the segment.
+#pragma once
+
+#include <isolate/detail/wire_format.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace isolate::detail {
+
+/// nlohmann output adapter that appends to a ByteWriter.
+class WriterAdapter final : public nlohmann::detail::output_adapter_protocol<std::uint8_t> {
+ public:
+  explicit WriterAdapter(ByteWriter& writer) noexcept : writer_(writer) {}
+  void write_character(std::uint8_t c) override { writer_.write_u8(c); }
+  void write_characters(const std::uint8_t* s, std::size_t length) override { writer_.write(s, length); }
+
+ private:
+  ByteWriter& writer_;
+};
+
+inline void encode_json(const nlohmann::json& value, ByteWriter& writer) {
+  nlohmann::detail::binary_writer<nlohmann::json, std::uint8_t>(std::make_shared<WriterAdapter>(writer))
+      .write_msgpack(value);
+}
+
+inline nlohmann::json decode_json(std::span<const std::byte> bytes) {
+  const auto* first = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  return nlohmann::json::from_msgpack(first, first + bytes.size());
+}
+
+/// Codec<T>: tag (checked by the worker against the job it runs), encode, decode.
+/// The primary template serves nlohmann::json and every type with to_json/from_json.
+template <class T>
+struct Codec {
+  static constexpr std::string_view tag = "msgpack";
+  static void encode(const T& value, ByteWriter& writer) {
+    if constexpr (std::is_same_v<T, nlohmann::json>) {
+      encode_json(value, writer);
+    } else {
+      encode_json(nlohmann::json(value), writer);
+    }
+  }
+  static T decode(std::span<const std::byte> bytes) {
+    if constexpr (std::is_same_v<T, nlohmann::json>) {
+      return decode_json(bytes);
+    } else {
+      return decode_json(bytes).template get<T>();
+    }
+  }
+};
+
+template <>
+struct Codec<std::string> {
+  static constexpr std::string_view tag = "bytes";
+  static void encode(const std::string& value, ByteWriter& writer) { writer.write(value.data(), value.size()); }
+  static std::string decode(std::span<const std::byte> bytes) {
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+  }
+};
+
+template <>
+struct Codec<std::vector<std::uint8_t>> {
+  static constexpr std::string_view tag = "bytes";
+  static void encode(const std::vector<std::uint8_t>& value, ByteWriter& writer) {
+    writer.write(value.data(), value.size());
+  }
+  static std::vector<std::uint8_t> decode(std::span<const std::byte> bytes) {
+    const auto* first = reinterpret_cast<const std::uint8_t*>(bytes.data());
+    return {first, first + bytes.size()};
+  }
+};
+
+/// Writes a length-prefixed payload with Codec<T>.
+template <class T>
+void write_payload(const T& value, ByteWriter& writer) {
+  const auto at = writer.reserve_u64();
+  const auto before = writer.record_size();
+  Codec<T>::encode(value, writer);
+  writer.patch_u64(at, writer.record_size() - before);
+}
+
+}  // namespace isolate::detail

@@ -1,0 +1,116 @@
+// wire_format.cpp — bounds-checked reading and growable writing of segment records.
+#include <isolate/detail/wire_format.hpp>
+#include <isolate/errors.hpp>
+
+#include <algorithm>
+#include <limits>
+#include <new>
+
+namespace isolate::detail {
+
+std::byte* ByteWriter::extend(std::size_t n) {
+  const std::size_t need = offset_ + n;
+  if (need < offset_) throw std::length_error("isolate: record too large");
+  if (need > segment_.size()) {
+    std::size_t grown = std::max<std::size_t>(segment_.size(), 4096);
+    while (grown < need) grown = grown > std::numeric_limits<std::size_t>::max() / 2 ? need : grown * 2;
+    segment_.resize(grown);
+  }
+  std::byte* at = segment_.data() + offset_;
+  offset_ = need;
+  return at;
+}
+
+void ByteWriter::write(const void* bytes, std::size_t n) {
+  if (n == 0) return;
+  std::memcpy(extend(n), bytes, n);
+}
+
+void ByteWriter::write_string(std::string_view s) {
+  if (s.size() > std::numeric_limits<std::uint32_t>::max()) throw std::length_error("isolate: string too long");
+  write_u32(static_cast<std::uint32_t>(s.size()));
+  write(s.data(), s.size());
+}
+
+std::size_t ByteWriter::reserve_u64() {
+  const std::size_t at = offset_;
+  write_u64(0);
+  return at;
+}
+
+void ByteReader::need(std::uint64_t n) const {
+  if (n > remaining()) {
+    throw IsolateError("isolate: truncated record in shared memory (needed " + std::to_string(n) +
+                       " more bytes, " + std::to_string(remaining()) + " left)");
+  }
+}
+
+std::uint8_t ByteReader::read_u8() {
+  need(1);
+  return std::to_integer<std::uint8_t>(bytes_[pos_++]);
+}
+
+std::uint32_t ByteReader::read_u32() {
+  need(4);
+  std::uint32_t v;
+  std::memcpy(&v, bytes_.data() + pos_, 4);
+  pos_ += 4;
+  return v;
+}
+
+std::uint64_t ByteReader::read_u64() {
+  need(8);
+  std::uint64_t v;
+  std::memcpy(&v, bytes_.data() + pos_, 8);
+  pos_ += 8;
+  return v;
+}
+
+std::string ByteReader::read_string() {
+  auto bytes = read_bytes(read_u32());
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+std::span<const std::byte> ByteReader::read_bytes(std::uint64_t n) {
+  need(n);
+  auto out = bytes_.subspan(pos_, static_cast<std::size_t>(n));
+  pos_ += static_cast<std::size_t>(n);
+  return out;
+}
+
+SharedMemory make_request_segment(std::size_t record_hint) {
+  auto segment = SharedMemory::create(kRecordOffset + std::max<std::size_t>(record_hint, 64));
+  auto* header = new (segment.data()) SegmentHeader{};
+  header->magic = kSegmentMagic;
+  header->version = kWireVersion;
+  header->state.store(static_cast<std::uint32_t>(SegmentState::requested), std::memory_order_relaxed);
+  header->response_kind = 0;
+  header->record_size = 0;
+  return segment;
+}
+
+void publish(SharedMemory& segment, const ByteWriter& writer, SegmentState state) noexcept {
+  auto& header = header_of(segment);
+  header.record_size = writer.record_size();
+  header.state.store(static_cast<std::uint32_t>(state), std::memory_order_release);
+}
+
+void publish_response(SharedMemory& segment, const ByteWriter& writer, ResponseKind kind) noexcept {
+  header_of(segment).response_kind = static_cast<std::uint32_t>(kind);
+  publish(segment, writer, SegmentState::responded);
+}
+
+std::span<const std::byte> record_of(SharedMemory& segment) {
+  if (segment.size() < kRecordOffset) throw IsolateError("isolate: shared segment smaller than its header");
+  auto& header = header_of(segment);
+  if (header.magic != kSegmentMagic || header.version != kWireVersion) {
+    throw IsolateError("isolate: shared segment has a bad header (a worker of another isolate version?)");
+  }
+  if (header.record_size > segment.size() - kRecordOffset) {
+    throw IsolateError("isolate: record size " + std::to_string(header.record_size) +
+                       " exceeds the shared segment (" + std::to_string(segment.size()) + " bytes)");
+  }
+  return {segment.data() + kRecordOffset, static_cast<std::size_t>(header.record_size)};
+}
+
+}  // namespace isolate::detail

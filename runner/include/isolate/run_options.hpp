@@ -1,0 +1,26 @@
+// run_options.hpp — where and how a job runs: Backend and RunOptions.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+
+namespace isolate {
+
+/// Where a job runs. automatic: in a worker process where the platform has them (Linux), else
+/// on a thread. process: always a worker process (IsolateError where unsupported). thread: a
+/// thread of this process (cannot be killed; see CancellableIsolate).
+enum class Backend { automatic, process, thread };
+
+/// Options of CancellableIsolate::run.
+struct RunOptions {
+  Backend backend = Backend::automatic;
+  /// The worker program. Empty: this program re-executes itself (/proc/self/exe), so main()
+  /// must start with run_worker_if_requested. Or e.g. the installed generic `isolate-worker`.
+  std::filesystem::path worker_executable{};
+  /// How long a started worker may take to attach to its request before it is killed and the
+  /// run fails with IsolateError (a program whose main() lacks run_worker_if_requested, or the
+  /// wrong binary, never attaches). Generous by default: sanitizer builds start slowly.
+  std::chrono::nanoseconds start_timeout = std::chrono::seconds(10);
+};
+
+}  // namespace isolate

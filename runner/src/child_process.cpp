@@ -1,0 +1,373 @@
+// child_process.cpp — ChildProcess: posix_spawn, pidfd, kill and reap-exactly-once.
+#include "child_process.hpp"
+
+#include <isolate/errors.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <mutex>
+#include <system_error>
+#include <utility>
+
+extern "C" {
+extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX leaves it undeclared
+}
+
+namespace isolate::detail {
+
+namespace {
+
+std::string errno_text(int error) { return std::system_category().message(error); }
+
+void close_fd(int fd) noexcept {
+  if (fd >= 0) {
+    ::close(fd);  // never retried: on Linux the fd is released even when close reports EINTR
+  }
+}
+
+/// Opens a pidfd for `pid` (our unreaped child, so the pid cannot have been reused); -1 where
+/// the kernel (< 5.3) or the seccomp policy has no pidfd_open, or on any other failure.
+int open_pidfd(pid_t pid) noexcept {
+#ifdef SYS_pidfd_open
+  const long fd = ::syscall(SYS_pidfd_open, pid, 0U);  // pidfds are always close-on-exec
+  return fd < 0 ? -1 : static_cast<int>(fd);
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
+/// pidfd_send_signal(SIGKILL). Returns 0, or the errno (ENOSYS where the syscall is missing).
+int pidfd_kill(int pidfd) noexcept {
+#ifdef SYS_pidfd_send_signal
+  if (::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0U) == 0) {
+    return 0;
+  }
+  return errno;
+#else
+  (void)pidfd;
+  return ENOSYS;
+#endif
+}
+
+/// Whether waitid(P_PIDFD, ...) works (Linux >= 5.4). Starts true; cleared on the first EINVAL.
+std::atomic<bool> g_waitid_pidfd_supported{true};
+
+/// RAII helpers for the posix_spawn attribute objects.
+struct FileActions {
+  posix_spawn_file_actions_t value{};
+  bool initialised = false;
+  FileActions() {
+    if (const int rc = ::posix_spawn_file_actions_init(&value); rc != 0) {
+      throw std::system_error(rc, std::system_category(), "posix_spawn_file_actions_init");
+    }
+    initialised = true;
+  }
+  ~FileActions() {
+    if (initialised) {
+      ::posix_spawn_file_actions_destroy(&value);
+    }
+  }
+  FileActions(const FileActions&) = delete;
+  FileActions& operator=(const FileActions&) = delete;
+};
+
+struct SpawnAttributes {
+  posix_spawnattr_t value{};
+  bool initialised = false;
+  SpawnAttributes() {
+    if (const int rc = ::posix_spawnattr_init(&value); rc != 0) {
+      throw std::system_error(rc, std::system_category(), "posix_spawnattr_init");
+    }
+    initialised = true;
+  }
+  ~SpawnAttributes() {
+    if (initialised) {
+      ::posix_spawnattr_destroy(&value);
+    }
+  }
+  SpawnAttributes(const SpawnAttributes&) = delete;
+  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+};
+
+/// Closes a set of fds on scope exit.
+struct FdCloser {
+  std::vector<int> fds;
+  FdCloser() = default;
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+  ~FdCloser() {
+    for (const int fd : fds) {
+      close_fd(fd);
+    }
+  }
+};
+
+ExitStatus decode(const siginfo_t& info) noexcept {
+  ExitStatus status;
+  switch (info.si_code) {
+    case CLD_EXITED:
+      status.exit_code = info.si_status;
+      break;
+    case CLD_KILLED:
+    case CLD_DUMPED:
+      status.signal = info.si_status;
+      break;
+    default:  // CLD_STOPPED/CLD_CONTINUED/CLD_TRAPPED: not requested (WEXITED only)
+      break;
+  }
+  return status;
+}
+
+}  // namespace
+
+std::string to_string(const ExitStatus& status) {
+  if (status.exit_code) {
+    return "exit code " + std::to_string(*status.exit_code);
+  }
+  if (status.signal) {
+    std::string text = "killed by signal " + std::to_string(*status.signal);
+    if (const char* name = ::sigabbrev_np(*status.signal); name != nullptr) {
+      text += " (SIG";
+      text += name;
+      text += ')';
+    }
+    return text;
+  }
+  return "unknown (reaped elsewhere)";
+}
+
+struct ChildProcess::State {
+  pid_t pid = -1;
+  int pidfd = -1;  // immutable after spawn, closed by ~ChildProcess
+  std::mutex mutex;
+  std::optional<ExitStatus> status;  // guarded by mutex: set once, when reaped
+
+  /// Reaps if the child has exited, without blocking. Caller holds `mutex`.
+  std::optional<ExitStatus> reap_locked() noexcept {
+    if (status) {
+      return status;
+    }
+    for (;;) {
+      siginfo_t info;
+      ::memset(&info, 0, sizeof info);  // si_pid stays 0 when WNOHANG finds nothing
+      const bool by_pidfd = pidfd >= 0 && g_waitid_pidfd_supported.load(std::memory_order_relaxed);
+      const int rc = by_pidfd ? ::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG)
+                              : ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);
+      if (rc == 0) {
+        if (info.si_pid == 0) {
+          return std::nullopt;  // still running
+        }
+        status = decode(info);
+        return status;
+      }
+      const int error = errno;
+      if (error == EINTR) {
+        continue;
+      }
+      if (error == EAGAIN) {
+        // Linux >= 5.10, pidfd description made O_NONBLOCK (e.g. by a Supervisor's asio
+        // descriptor on a dup of it): "not yet exited", exactly like si_pid == 0 above.
+        return std::nullopt;
+      }
+      if (error == EINVAL && by_pidfd) {  // kernel 5.3: pidfd_open but no P_PIDFD
+        g_waitid_pidfd_supported.store(false, std::memory_order_relaxed);
+        continue;
+      }
+      // ECHILD: something else in this process reaped it (SIGCHLD ignored, a waitpid(-1)
+      // loop). Its status is lost; it is gone, so it must never be signalled again.
+      status = ExitStatus{};
+      return status;
+    }
+  }
+
+  /// Blocks until the child is waitable (exited, not necessarily reaped by us) or gone. Holds no
+  /// lock, reaps nothing.
+  void block_until_exited() noexcept {
+    if (pidfd >= 0) {
+      // poll, not a blocking waitid(P_PIDFD): the pidfd's file description may have been made
+      // O_NONBLOCK (asio does that to the dup a Supervisor watches), and then waitid(P_PIDFD)
+      // does not block (Linux >= 5.10). A pidfd becomes readable when the child exits, and stays
+      // readable.
+      for (;;) {
+        pollfd entry{pidfd, POLLIN, 0};
+        const int rc = ::poll(&entry, 1, -1);
+        if (rc > 0) {
+          return;
+        }
+        if (rc < 0 && errno != EINTR) {
+          break;  // poll itself failed (ENOMEM...): use the pid-based wait below
+        }
+      }
+    }
+    for (;;) {
+      siginfo_t info;
+      ::memset(&info, 0, sizeof info);
+      // Safe: the child is not reaped (its pid cannot be reused) until someone reaps it through
+      // this object, which then caches the status our caller returns.
+      if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) == 0 || errno != EINTR) {
+        return;  // waitable, or ECHILD: already reaped
+      }
+    }
+  }
+};
+
+ChildProcess::ChildProcess() noexcept = default;
+
+ChildProcess::ChildProcess(std::unique_ptr<State> state) noexcept : state_(std::move(state)) {}
+
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept = default;
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
+  if (this != &other) {
+    destroy();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+ChildProcess::~ChildProcess() { destroy(); }
+
+void ChildProcess::destroy() noexcept {
+  if (!state_) {
+    return;
+  }
+  if (state_->pid > 0 && !try_reap()) {
+    kill();
+    (void)wait();
+  }
+  close_fd(std::exchange(state_->pidfd, -1));
+  state_.reset();
+}
+
+ChildProcess ChildProcess::spawn(const std::filesystem::path& executable,
+                                 const std::vector<std::string>& args,
+                                 const std::vector<int>& inherit_fds, bool use_pidfd) {
+  const std::string exe = executable.string();
+  auto fail = [&exe](const std::string& why) -> IsolateError {
+    return IsolateError("cannot start '" + exe + "': " + why);
+  };
+
+  // Everything that can throw happens before posix_spawn: once the child exists, its pid must
+  // reach a ChildProcess (whose destructor kills and reaps it).
+  auto state = std::make_unique<State>();
+
+  // The child gets inherit_fds[i] as fd 3 + i. A source number may equal a target number, and
+  // dup2(x, x) would keep FD_CLOEXEC, and one dup2 could overwrite the source of a later one.
+  // So first duplicate every source above the whole target range (close-on-exec here, so no
+  // concurrently spawned child gets them); in the child the dup2s then never collide, each clears
+  // FD_CLOEXEC on its target, and closefrom(3 + n) drops the temporaries with everything else.
+  const auto first_free = static_cast<int>(3 + inherit_fds.size());
+  FdCloser temporaries;
+  temporaries.fds.reserve(inherit_fds.size());
+  for (const int fd : inherit_fds) {
+    const int copy = fd < 0 ? -1 : ::fcntl(fd, F_DUPFD_CLOEXEC, first_free);
+    if (copy < 0) {
+      throw fail("cannot pass fd " + std::to_string(fd) + ": " + errno_text(fd < 0 ? EBADF : errno));
+    }
+    temporaries.fds.push_back(copy);
+  }
+
+  FileActions actions;
+  for (std::size_t i = 0; i < temporaries.fds.size(); ++i) {
+    const int target = 3 + static_cast<int>(i);
+    if (const int rc = ::posix_spawn_file_actions_adddup2(&actions.value, temporaries.fds[i], target);
+        rc != 0) {
+      throw fail("posix_spawn_file_actions_adddup2: " + errno_text(rc));
+    }
+  }
+  if (const int rc = ::posix_spawn_file_actions_addclosefrom_np(&actions.value, first_free);
+      rc != 0) {
+    throw fail("posix_spawn_file_actions_addclosefrom_np: " + errno_text(rc));
+  }
+
+  SpawnAttributes attributes;
+  sigset_t empty;
+  sigset_t all;
+  ::sigemptyset(&empty);
+  ::sigfillset(&all);
+  if (int rc = ::posix_spawnattr_setsigmask(&attributes.value, &empty); rc != 0 ||
+      (rc = ::posix_spawnattr_setsigdefault(&attributes.value, &all)) != 0 ||
+      (rc = ::posix_spawnattr_setflags(&attributes.value,
+                                       POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0) {
+    throw fail("posix_spawnattr: " + errno_text(rc));
+  }
+
+  std::vector<std::string> storage;
+  storage.reserve(args.size() + 1);
+  storage.push_back(exe);
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  argv.reserve(storage.size() + 1);
+  for (std::string& arg : storage) {
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+
+  pid_t pid = -1;
+  if (const int rc = ::posix_spawn(&pid, exe.c_str(), &actions.value, &attributes.value,
+                                   argv.data(), environ);
+      rc != 0) {
+    throw fail(errno_text(rc));
+  }
+
+  state->pid = pid;
+  state->pidfd = use_pidfd ? open_pidfd(pid) : -1;
+  return ChildProcess(std::move(state));
+}
+
+pid_t ChildProcess::pid() const noexcept { return state_ ? state_->pid : -1; }
+
+int ChildProcess::pidfd() const noexcept { return state_ ? state_->pidfd : -1; }
+
+bool ChildProcess::kill() noexcept {
+  if (!state_ || state_->pid <= 0) {
+    return false;
+  }
+  // Holding the mutex keeps a concurrent reap out: the pid cannot be freed while we signal it.
+  const std::lock_guard lock(state_->mutex);
+  if (state_->status) {
+    return false;
+  }
+  if (state_->pidfd >= 0) {
+    const int error = pidfd_kill(state_->pidfd);
+    if (error != ENOSYS) {
+      return error == 0;
+    }
+  }
+  return ::kill(state_->pid, SIGKILL) == 0;
+}
+
+std::optional<ExitStatus> ChildProcess::try_reap() noexcept {
+  if (!state_ || state_->pid <= 0) {
+    return ExitStatus{};
+  }
+  const std::lock_guard lock(state_->mutex);
+  return state_->reap_locked();
+}
+
+ExitStatus ChildProcess::wait() noexcept {
+  if (!state_ || state_->pid <= 0) {
+    return ExitStatus{};
+  }
+  for (;;) {
+    {
+      const std::lock_guard lock(state_->mutex);
+      if (auto status = state_->reap_locked()) {
+        return *status;
+      }
+    }
+    state_->block_until_exited();
+  }
+}
+
+}  // namespace isolate::detail

@@ -1,0 +1,219 @@
+// process_launch.cpp — spawn a worker for one request, watch it, settle the run's future.
+#include <isolate/detail/exception_registry.hpp>
+#include <isolate/detail/executor.hpp>
+#include <isolate/detail/process_launch.hpp>
+#include <isolate/detail/timer_service.hpp>
+#include <isolate/detail/wire_format.hpp>
+#include <isolate/detail/worker_protocol.hpp>
+#include <isolate/errors.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "child_process.hpp"
+#include "supervisor.hpp"
+
+namespace isolate::detail {
+namespace {
+
+enum class Phase { created, queued, spawning, running, exited };
+
+std::string seconds_text(std::chrono::nanoseconds d) {
+  return std::to_string(std::chrono::duration<double>(d).count()) + " s";
+}
+
+}  // namespace
+
+struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
+  Impl(SharedMemory request, RunOptions opts) : segment(std::move(request)), options(std::move(opts)) {
+    if (options.worker_executable.empty()) options.worker_executable = "/proc/self/exe";
+  }
+
+  SharedMemory segment;
+  RunOptions options;
+  std::mutex mutex;
+  std::condition_variable spawn_done;
+  Phase phase = Phase::created;
+  bool cancelled = false;
+  bool start_timed_out = false;
+  std::shared_ptr<ChildProcess> child;
+  Completion completion;
+  TimerService::Handle start_timer;
+
+  void spawn() {
+    {
+      std::lock_guard lock(mutex);
+      if (cancelled) {
+        completion = {};
+        return;
+      }
+      phase = Phase::spawning;
+    }
+    std::shared_ptr<ChildProcess> started;
+    std::exception_ptr error;
+    try {
+      started = std::make_shared<ChildProcess>(ChildProcess::spawn(
+          options.worker_executable, {make_worker_argument(kWireVersion, 3, ::getpid())}, {segment.fd()}));
+    } catch (...) {
+      error = std::current_exception();
+    }
+    {
+      std::lock_guard lock(mutex);
+      phase = started ? Phase::running : Phase::exited;
+      child = started;
+    }
+    spawn_done.notify_all();  // a cancel() waiting for the spawn now kills the child
+    if (error) {
+      settle_with(error);
+      return;
+    }
+    std::weak_ptr<Impl> weak = weak_from_this();
+    auto timer = TimerService::instance().schedule(TimerService::Clock::now() + options.start_timeout, [weak] {
+      if (auto self = weak.lock()) self->on_start_timeout();
+    });
+    {
+      std::lock_guard lock(mutex);
+      start_timer = timer;
+    }
+    if (!Supervisor::instance().watch(started, [self = shared_from_this()](ExitStatus status) { self->on_exit(status); })) {
+      started->kill();
+      on_exit(started->wait());
+    }
+  }
+
+  void on_start_timeout() {
+    std::lock_guard lock(mutex);
+    if (phase != Phase::running) return;
+    if (header_of(segment).state.load(std::memory_order_acquire) != static_cast<std::uint32_t>(SegmentState::requested)) return;
+    start_timed_out = true;
+    child->kill();
+  }
+
+  /// The completion, if this thread may complete the run (it claimed the result).
+  std::optional<Completion> take_claimed_completion() {
+    Completion taken;
+    {
+      std::lock_guard lock(mutex);
+      phase = Phase::exited;
+      taken = std::move(completion);
+    }
+    if (!taken.claim || !taken.claim()) return std::nullopt;
+    return taken;
+  }
+
+  void settle_with(std::exception_ptr error) {
+    if (auto c = take_claimed_completion()) c->fail(std::move(error));
+  }
+
+  void on_exit(ExitStatus status) {
+    TimerService::Handle timer;
+    {
+      std::lock_guard lock(mutex);
+      timer = std::exchange(start_timer, {});
+    }
+    TimerService::instance().cancel(timer);
+    auto c = take_claimed_completion();
+    if (!c) return;  // the token won: cancel() has killed and reaped the worker
+    // Decoding a large response takes time: keep the supervisor thread free for other workers.
+    Executor::instance().submit([self = shared_from_this(), c = std::move(*c), status]() mutable {
+      try {
+        self->settle(c, status);
+      } catch (...) {
+        c.fail(std::current_exception());
+      }
+    });
+  }
+
+  void settle(Completion& c, const ExitStatus& status) {
+    const auto state = static_cast<SegmentState>(header_of(segment).state.load(std::memory_order_acquire));
+    const std::string exe = options.worker_executable.string();
+    if (state == SegmentState::responded) {
+      refresh_mapping();
+      ByteReader reader(record_of(segment));
+      switch (static_cast<ResponseKind>(header_of(segment).response_kind)) {
+        case ResponseKind::value:
+          c.deliver(reader.read_bytes(reader.read_u64()));
+          return;
+        case ResponseKind::error: {
+          auto type = reader.read_string();
+          auto message = reader.read_string();
+          c.fail(rebuild_exception(type, message));
+          return;
+        }
+      }
+      throw IsolateError("isolate: the worker sent a response of unknown kind " +
+                         std::to_string(header_of(segment).response_kind));
+    }
+    if (state == SegmentState::attached) {
+      c.fail(std::make_exception_ptr(WorkerCrashed(status.signal, status.exit_code)));
+      return;
+    }
+    bool timed_out;
+    {
+      std::lock_guard lock(mutex);
+      timed_out = start_timed_out;
+    }
+    if (timed_out) {
+      throw IsolateError("isolate: the worker " + exe + " did not attach to its job within " +
+                         seconds_text(options.start_timeout) +
+                         " and was killed; is isolate::run_worker_if_requested(argc, argv) the first line of its "
+                         "main(), or is worker_executable the right program?");
+    }
+    throw IsolateError("isolate: the worker " + exe + " ended (" + to_string(status) +
+                       ") before attaching to its job; is isolate::run_worker_if_requested(argc, argv) the first "
+                       "line of its main(), or is worker_executable the right program?");
+  }
+
+  /// The worker may have grown the segment to fit its response: map its final size.
+  void refresh_mapping() {
+    struct stat st {};
+    if (::fstat(segment.fd(), &st) != 0) throw IsolateError("isolate: cannot stat the response segment");
+    const auto size = static_cast<std::size_t>(st.st_size);
+    if (size != segment.size()) segment.resize(size);
+  }
+
+  void cancel() noexcept {
+    std::shared_ptr<ChildProcess> target;
+    {
+      std::unique_lock lock(mutex);
+      cancelled = true;
+      spawn_done.wait(lock, [&] { return phase != Phase::spawning; });
+      target = child;
+    }
+    if (target) {
+      target->kill();
+      (void)target->wait();
+    }
+  }
+};
+
+ProcessLaunch::ProcessLaunch(std::shared_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+
+ProcessLaunch::~ProcessLaunch() = default;
+
+std::shared_ptr<ProcessLaunch> ProcessLaunch::create(SharedMemory request, RunOptions options) {
+  return std::shared_ptr<ProcessLaunch>(new ProcessLaunch(std::make_shared<Impl>(std::move(request), std::move(options))));
+}
+
+void ProcessLaunch::start(Completion completion) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->cancelled) return;
+    impl_->completion = std::move(completion);
+    impl_->phase = Phase::queued;
+  }
+  if (!Supervisor::instance().post([impl = impl_] { impl->spawn(); })) {
+    impl_->settle_with(std::make_exception_ptr(IsolateError("isolate: the program is shutting down")));
+  }
+}
+
+void ProcessLaunch::cancel() noexcept { impl_->cancel(); }
+
+bool process_backend_available() noexcept { return true; }
+
+}  // namespace isolate::detail

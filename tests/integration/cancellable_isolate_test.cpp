@@ -1,0 +1,414 @@
+// Integration tests of CancellableIsolate::run: every test starts real worker processes (this
+// binary re-executed; its jobs are in tests/support/test_jobs.cpp).
+#include <isolate/isolate.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <cstdlib>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include "process_helpers.hpp"
+#include "process_table.hpp"
+#include "test_jobs.hpp"
+
+namespace isolate::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+RunOptions process_backend() { return RunOptions{.backend = Backend::process}; }
+
+/// Waits for a worker to write its pid into `file`.
+pid_t wait_for_pid_file(const std::filesystem::path& file) {
+  EXPECT_TRUE(eventually([&] { return std::filesystem::exists(file); }, 20s)) << "worker never started";
+  return static_cast<pid_t>(std::stol(read_file(file)));
+}
+
+// The whole suite must leave no child process and no /dev/shm name behind.
+class LeakCheck : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    children_ = child_pids();
+    shm_ = shm_names();
+  }
+  void TearDown() override {
+    // Runs finished before TearDown; their workers are reaped before the futures became ready.
+    EXPECT_EQ(child_pids(), children_) << "a worker process outlived the suite";
+    EXPECT_EQ(shm_names(), shm_) << "a /dev/shm entry outlived the suite";
+  }
+
+ private:
+  std::set<pid_t> children_;
+  std::set<std::string> shm_;
+};
+[[maybe_unused]] auto* const leak_check = ::testing::AddGlobalTestEnvironment(new LeakCheck);
+
+TEST(CancellableIsolate, EchoReturnsTheInputByteExact) {
+  std::string input("binary\0payload\xff with \"quotes\" and \\", 38);
+  EXPECT_EQ(CancellableIsolate::run(echo, input, {}, process_backend()).get(), input);
+}
+
+TEST(CancellableIsolate, EmptyInputRoundTrips) {
+  EXPECT_EQ(CancellableIsolate::run(echo, std::string(), {}, process_backend()).get(), "");
+}
+
+TEST(CancellableIsolate, ThirtyTwoMebibyteBinaryPayloadRoundTripsByteExact) {
+  std::vector<std::uint8_t> payload(32u << 20);
+  std::mt19937 random(7);
+  for (auto& b : payload) b = static_cast<std::uint8_t>(random());
+  const auto back = CancellableIsolate::run(echo_bytes, payload, {}, process_backend()).get();
+  ASSERT_EQ(back.size(), payload.size());
+  EXPECT_TRUE(back == payload);
+}
+
+TEST(CancellableIsolate, JsonAndTypesWithToJsonRoundTrip) {
+  nlohmann::json doc = {{"name", "isolate"}, {"n", -12345678901234}, {"pi", 3.25}, {"list", {1, "two", nullptr, true}}};
+  EXPECT_EQ(CancellableIsolate::run(echo_json, doc, {}, process_backend()).get(), doc);
+  EXPECT_EQ(CancellableIsolate::run(mirror_point, Point{1, 2, "p"}, {}, process_backend()).get(), (Point{2, 1, "p!"}));
+}
+
+TEST(CancellableIsolate, CancelledBeforeRunStartsNoProcess) {
+  CancellationToken token;
+  token.cancel("too late");
+  const auto before = child_pids();
+  auto f = CancellableIsolate::run(spin, std::string(), token, process_backend());
+  EXPECT_EQ(f.wait_for(0s), std::future_status::ready);
+  EXPECT_EQ(child_pids(), before);
+  try {
+    f.get();
+    FAIL() << "expected CancelledException";
+  } catch (const CancelledException& e) {
+    EXPECT_EQ(e.reason(), "too late");
+  }
+}
+
+TEST(CancellableIsolate, CancelKillsTheRunningWorkerAndReapsItBeforeTheFutureIsReady) {
+  TempDir dir;
+  CancellationToken token;
+  auto f = CancellableIsolate::run(spin, (dir / "pid").string(), token, process_backend());
+  const pid_t worker = wait_for_pid_file(dir / "pid");
+  EXPECT_FALSE(pid_gone(worker));
+  token.cancel();
+  ASSERT_EQ(f.wait_for(0s), std::future_status::ready) << "cancel must complete the future at once";
+  EXPECT_TRUE(pid_gone(worker)) << "the worker must be reaped (not even a zombie) once the future is ready";
+  EXPECT_THROW(f.get(), CancelledException);
+  EXPECT_FALSE(token.has_callbacks());
+}
+
+TEST(CancellableIsolate, CancelWithACustomExceptionRethrowsExactlyThatException) {
+  TempDir dir;
+  CancellationToken token;
+  auto f = CancellableIsolate::run(spin, (dir / "pid").string(), token, process_backend());
+  wait_for_pid_file(dir / "pid");
+  auto custom = std::make_exception_ptr(std::domain_error("user gave up"));
+  token.cancel(custom);
+  try {
+    f.get();
+    FAIL() << "expected the custom exception";
+  } catch (const std::domain_error& e) {
+    EXPECT_STREQ(e.what(), "user gave up");
+    EXPECT_EQ(std::current_exception(), custom);
+  }
+}
+
+TEST(CancellableIsolate, CancelRightAfterRunNeverLeavesAWorker) {
+  // Cancels land before, during and after the spawn; every run must end with its worker reaped.
+  for (int i = 0; i < 30; ++i) {
+    CancellationToken token;
+    auto f = CancellableIsolate::run(spin, std::string(), token, process_backend());
+    if (i % 3 == 1) std::this_thread::sleep_for(std::chrono::microseconds(300 * i));
+    token.cancel();
+    EXPECT_THROW(f.get(), CancelledException);
+    EXPECT_FALSE(token.has_callbacks());
+  }
+}
+
+TEST(CancellableIsolate, TemporaryTimeoutTokenStillFiresAndKillsTheWorker) {
+  TempDir dir;
+  auto f = CancellableIsolate::run(spin, (dir / "pid").string(), TimeoutCancellationToken(300ms), process_backend());
+  const pid_t worker = wait_for_pid_file(dir / "pid");
+  try {
+    f.get();
+    FAIL() << "expected TimeoutException";
+  } catch (const TimeoutException& e) {
+    EXPECT_EQ(e.timeout(), 300ms);
+  }
+  EXPECT_TRUE(pid_gone(worker));
+}
+
+TEST(CancellableIsolate, MergedTokenCancelsTheRunWhenAnyInputIs) {
+  CancellationToken user;
+  TimeoutCancellationToken deadline(1h);
+  auto merged = user.merge({deadline});
+  auto f = CancellableIsolate::run(spin, std::string(), merged, process_backend());
+  user.cancel("user");
+  try {
+    f.get();
+    FAIL() << "expected CancelledException";
+  } catch (const CancelledException& e) {
+    EXPECT_EQ(e.reason(), "user");
+  }
+  EXPECT_FALSE(user.has_callbacks());
+  EXPECT_FALSE(deadline.has_callbacks());
+}
+
+TEST(CancellableIsolate, SegfaultingWorkerGivesWorkerCrashedWithTheSignal) {
+  try {
+    CancellableIsolate::run(crash, std::string(), {}, process_backend()).get();
+    FAIL() << "expected WorkerCrashed";
+  } catch (const WorkerCrashed& e) {
+    EXPECT_EQ(e.signal(), SIGSEGV);
+    EXPECT_FALSE(e.exit_code().has_value());
+  }
+}
+
+TEST(CancellableIsolate, AbortingWorkerGivesWorkerCrashedWithSigabrt) {
+  try {
+    CancellableIsolate::run(abort_job, std::string(), {}, process_backend()).get();
+    FAIL() << "expected WorkerCrashed";
+  } catch (const WorkerCrashed& e) {
+    EXPECT_EQ(e.signal(), SIGABRT);
+  }
+}
+
+TEST(CancellableIsolate, WorkerExitingWithoutAResultGivesWorkerCrashedWithTheExitCode) {
+  try {
+    CancellableIsolate::run(exit_with, 3, {}, process_backend()).get();
+    FAIL() << "expected WorkerCrashed";
+  } catch (const WorkerCrashed& e) {
+    EXPECT_EQ(e.exit_code(), 3);
+    EXPECT_FALSE(e.signal().has_value());
+  }
+}
+
+template <class E>
+void expect_rethrown_as(const std::string& type, const std::string& message) {
+  try {
+    CancellableIsolate::run(throw_named, type, {}, process_backend()).get();
+    FAIL() << "expected " << type;
+  } catch (const E& e) {
+    EXPECT_EQ(typeid(e), typeid(E));
+    EXPECT_EQ(std::string(e.what()), message);
+  }
+}
+
+TEST(CancellableIsolate, StandardExceptionsComeBackAsTheirOwnType) {
+  expect_rethrown_as<std::invalid_argument>("invalid_argument", "bad argument");
+  expect_rethrown_as<std::out_of_range>("out_of_range", "index 7 out of range");
+  expect_rethrown_as<std::runtime_error>("runtime_error", "runtime trouble");
+  expect_rethrown_as<std::overflow_error>("overflow_error", "too big");
+  EXPECT_THROW(CancellableIsolate::run(throw_named, std::string("bad_alloc"), {}, process_backend()).get(), std::bad_alloc);
+}
+
+TEST(CancellableIsolate, RegisteredExceptionTypeComesBackAsItself) {
+  expect_rethrown_as<QuotaExceeded>("quota", "quota of 5 exceeded");
+}
+
+TEST(CancellableIsolate, UnregisteredExceptionTypesComeBackAsJobError) {
+  for (auto [input, type_name, message] :
+       {std::tuple{"unregistered", "isolate::test::Unregistered", "nobody knows me"},
+        std::tuple{"derived", "isolate::test::DerivedInvalidArgument", "derived from invalid_argument"},
+        std::tuple{"int", "int", ""}}) {
+    try {
+      CancellableIsolate::run(throw_named, std::string(input), {}, process_backend()).get();
+      FAIL() << "expected JobError for " << input;
+    } catch (const JobError& e) {
+      EXPECT_EQ(e.type_name(), type_name);
+      EXPECT_EQ(e.message(), message);
+    }
+  }
+}
+
+TEST(CancellableIsolate, JobUnknownToTheWorkerExecutableIsAnIsolateErrorNamingIt) {
+  RunOptions options{.backend = Backend::process, .worker_executable = ISOLATE_GENERIC_WORKER};
+  try {
+    CancellableIsolate::run(echo, std::string("x"), {}, options).get();
+    FAIL() << "expected IsolateError";
+  } catch (const IsolateError& e) {
+    EXPECT_NE(std::string(e.what()).find("'test.echo' is not defined"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CancellableIsolate, MissingWorkerExecutableIsAnIsolateErrorNamingIt) {
+  RunOptions options{.backend = Backend::process, .worker_executable = "/nonexistent/isolate-worker"};
+  try {
+    CancellableIsolate::run(echo, std::string("x"), {}, options).get();
+    FAIL() << "expected IsolateError";
+  } catch (const IsolateError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/isolate-worker"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CancellableIsolate, ProgramThatExitsWithoutAttachingIsAnIsolateErrorThatSaysWhatToFix) {
+  RunOptions options{.backend = Backend::process, .worker_executable = "/bin/true"};
+  try {
+    CancellableIsolate::run(echo, std::string("x"), {}, options).get();
+    FAIL() << "expected IsolateError";
+  } catch (const WorkerCrashed&) {
+    FAIL() << "a program that never attached is not a crashed worker";
+  } catch (const IsolateError& e) {
+    EXPECT_NE(std::string(e.what()).find("run_worker_if_requested"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CancellableIsolate, ProgramThatNeverAttachesIsKilledAfterTheStartTimeout) {
+  // /bin/sh runs this binary in its "hang" role: a main() without run_worker_if_requested.
+  TempDir dir;
+  const auto script = dir / "hang.sh";
+  std::ofstream(script) << "#!/bin/sh\nexec /proc/" << ::getpid() << "/exe --test-program=hang\n";
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  RunOptions options{.backend = Backend::process, .worker_executable = script, .start_timeout = 500ms};
+  auto f = CancellableIsolate::run(echo, std::string("x"), {}, options);
+  ASSERT_EQ(f.wait_for(30s), std::future_status::ready) << "a worker that never attaches must not hang the run";
+  try {
+    f.get();
+    FAIL() << "expected IsolateError";
+  } catch (const IsolateError& e) {
+    EXPECT_NE(std::string(e.what()).find("did not attach"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CancellableIsolate, WorkerInheritsNoFdOfTheParentBeyondItsSegment) {
+  const int leaky = ::open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
+  ASSERT_GE(leaky, 0);
+  const auto report = CancellableIsolate::run(process_report, std::string(), {}, process_backend()).get();
+  ::close(leaky);
+  EXPECT_EQ(report.at("fds"), nlohmann::json({0, 1, 2, 3})) << report.dump();
+}
+
+TEST(CancellableIsolate, WorkerStartsWithAnEmptySignalMaskAndDefaultDispositions) {
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGUSR1);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &block, &old), 0);
+  auto old_handler = std::signal(SIGUSR2, SIG_IGN);
+  const auto report = CancellableIsolate::run(process_report, std::string(), {}, process_backend()).get();
+  std::signal(SIGUSR2, old_handler);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  EXPECT_EQ(report.at("sig_blocked"), "0000000000000000");
+  // Signals 32 and 33 are glibc's internal SIGCANCEL/SIGSETXID: its posix_spawn sets them to
+  // SIG_IGN in every child and no program can change them; every signal a program can use must
+  // be at its default.
+  const auto ignored = std::stoull(report.at("sig_ignored").get<std::string>(), nullptr, 16);
+  const unsigned long long glibc_internal = (1ull << (32 - 1)) | (1ull << (33 - 1));
+  EXPECT_EQ(ignored & ~glibc_internal, 0u) << report.at("sig_ignored");
+  EXPECT_EQ(report.at("ppid"), ::getpid());
+}
+
+TEST(CancellableIsolate, WorkerDiesWithinOneSecondWhenItsParentIsKilled) {
+  // Become a subreaper so the orphaned worker is re-parented to us and we can reap it.
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  TempDir dir;
+  const auto pid_file = dir / "pid";
+  const pid_t parent = ::fork();
+  ASSERT_GE(parent, 0);
+  if (parent == 0) {
+    ::execl("/proc/self/exe", "test-parent", "--test-program=parent", pid_file.c_str(), nullptr);
+    ::_exit(127);
+  }
+  const pid_t worker = wait_for_pid_file(pid_file);
+  ASSERT_EQ(::kill(parent, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(parent, &status, 0), parent);
+  const auto killed = std::chrono::steady_clock::now();
+  // The worker is now our child (subreaper): reap it, which also proves it died.
+  ASSERT_TRUE(eventually([&] { return ::waitpid(worker, &status, WNOHANG) == worker; }, 5s))
+      << "the worker outlived its parent";
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, 1s);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+TEST(CancellableIsolate, ManyConcurrentRunsFromSeveralThreadsWithRandomCancels) {
+  constexpr int kThreads = 4;
+  constexpr int kRunsPerThread = 12;
+  std::vector<std::thread> threads;
+  std::atomic<int> completed{0};
+  std::atomic<int> cancelled{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 random(static_cast<unsigned>(t));
+      for (int i = 0; i < kRunsPerThread; ++i) {
+        CancellationToken token;
+        const bool cancel = random() % 2 == 0;
+        auto f = cancel ? CancellableIsolate::run(spin, std::string(), token, process_backend())
+                        : CancellableIsolate::run(echo, std::to_string(i), token, process_backend());
+        if (cancel) {
+          std::this_thread::sleep_for(std::chrono::microseconds(random() % 3000));
+          token.cancel();
+          EXPECT_THROW(f.get(), CancelledException);
+          ++cancelled;
+        } else {
+          EXPECT_EQ(f.get(), std::to_string(i));
+          ++completed;
+        }
+        EXPECT_FALSE(token.has_callbacks());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(completed + cancelled, kThreads * kRunsPerThread);
+}
+
+TEST(CancellableIsolate, DuplicateJobNameStopsTheProgramAtStartWithAClearMessage) {
+  TempDir dir;
+  const auto err = dir / "stderr";
+  const std::string command = std::string(ISOLATE_DUPLICATE_JOB_PROGRAM) + " 2>" + err.string();
+  const int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << "must exit, not crash";
+  EXPECT_EQ(WEXITSTATUS(status), 70);
+  EXPECT_NE(read_file(err).find("'duplicated-name'"), std::string::npos) << read_file(err);
+}
+
+// --- the thread backend -----------------------------------------------------------------------
+
+RunOptions thread_backend() { return RunOptions{.backend = Backend::thread}; }
+
+TEST(CancellableIsolateThreadBackend, GivesTheSameOutputAsTheProcessBackend) {
+  nlohmann::json doc = {{"a", 1}, {"b", {true, nullptr, "x"}}};
+  EXPECT_EQ(CancellableIsolate::run(echo_json, doc, {}, thread_backend()).get(),
+            CancellableIsolate::run(echo_json, doc, {}, process_backend()).get());
+  EXPECT_EQ(CancellableIsolate::run(mirror_point, Point{3, 4, "q"}, {}, thread_backend()).get(),
+            CancellableIsolate::run(mirror_point, Point{3, 4, "q"}, {}, process_backend()).get());
+}
+
+TEST(CancellableIsolateThreadBackend, CancelCompletesAtOnceAndRequestsStopThroughTheContext) {
+  CancellationToken token;
+  auto f = CancellableIsolate::run(sleep_ms, 600'000, token, thread_backend());
+  token.cancel("stop");
+  ASSERT_EQ(f.wait_for(0s), std::future_status::ready);
+  EXPECT_THROW(f.get(), CancelledException);
+  // The job saw stop_requested(): a second run of a stop-waiting job ends as soon as we cancel.
+  CancellationToken second;
+  auto g = CancellableIsolate::run(wait_for_stop, std::string(), second, thread_backend());
+  second.cancel();
+  EXPECT_THROW(g.get(), CancelledException);
+}
+
+TEST(CancellableIsolateThreadBackend, TheJobsOwnExceptionObjectPropagatesUnchanged) {
+  EXPECT_THROW(CancellableIsolate::run(throw_named, std::string("unregistered"), {}, thread_backend()).get(),
+               Unregistered);
+  EXPECT_THROW(CancellableIsolate::run(throw_named, std::string("derived"), {}, thread_backend()).get(),
+               DerivedInvalidArgument);
+}
+
+TEST(CancellableIsolateThreadBackend, CancelledBeforeRunNeverRunsTheJob) {
+  CancellationToken token;
+  token.cancel();
+  auto f = CancellableIsolate::run(spin, std::string(), token, thread_backend());
+  EXPECT_THROW(f.get(), CancelledException);
+}
+
+}  // namespace
+}  // namespace isolate::test

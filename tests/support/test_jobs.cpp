@@ -1,0 +1,110 @@
+// test_jobs.cpp — the jobs of test_jobs.hpp.
+#include "test_jobs.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "process_helpers.hpp"
+
+namespace isolate::test {
+
+void to_json(nlohmann::json& j, const Point& p) { j = {{"x", p.x}, {"y", p.y}, {"label", p.label}}; }
+void from_json(const nlohmann::json& j, Point& p) {
+  j.at("x").get_to(p.x);
+  j.at("y").get_to(p.y);
+  j.at("label").get_to(p.label);
+}
+
+namespace {
+ExceptionType<QuotaExceeded> quota_exceeded_type("isolate::test::QuotaExceeded");
+
+void write_pid(const std::string& file) {
+  if (file.empty()) return;
+  const auto tmp = file + ".tmp";
+  std::ofstream(tmp) << ::getpid();
+  std::filesystem::rename(tmp, file);
+}
+}  // namespace
+
+Job<std::string, std::string> echo("test.echo", [](const std::string& in) { return in; });
+
+Job<std::vector<std::uint8_t>, std::vector<std::uint8_t>> echo_bytes(
+    "test.echo-bytes", [](const std::vector<std::uint8_t>& in) { return in; });
+
+Job<nlohmann::json, nlohmann::json> echo_json("test.echo-json", [](const nlohmann::json& in) { return in; });
+
+Job<Point, Point> mirror_point("test.mirror-point", [](const Point& p) { return Point{p.y, p.x, p.label + "!"}; });
+
+Job<std::string, std::string> spin("test.spin", [](const std::string& pid_file) -> std::string {
+  write_pid(pid_file);
+  std::atomic<std::uint64_t> n{0};
+  for (;;) n.fetch_add(1, std::memory_order_relaxed);
+});
+
+Job<int, int> sleep_ms("test.sleep-ms", [](const int& ms, JobContext& context) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < until && !context.stop_requested()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return ms;
+});
+
+Job<std::string, std::string> crash("test.crash", [](const std::string&) -> std::string {
+  std::raise(SIGSEGV);
+  return "unreachable";
+});
+
+Job<std::string, std::string> abort_job("test.abort", [](const std::string&) -> std::string { std::abort(); });
+
+Job<int, int> exit_with("test.exit", [](const int& code) -> int { std::_Exit(code); });
+
+Job<std::string, std::string> throw_named("test.throw", [](const std::string& type) -> std::string {
+  if (type == "invalid_argument") throw std::invalid_argument("bad argument");
+  if (type == "out_of_range") throw std::out_of_range("index 7 out of range");
+  if (type == "runtime_error") throw std::runtime_error("runtime trouble");
+  if (type == "overflow_error") throw std::overflow_error("too big");
+  if (type == "bad_alloc") throw std::bad_alloc();
+  if (type == "quota") throw QuotaExceeded("quota of 5 exceeded");
+  if (type == "unregistered") throw Unregistered("nobody knows me");
+  if (type == "derived") throw DerivedInvalidArgument("derived from invalid_argument");
+  if (type == "int") throw 42;
+  return "no throw";
+});
+
+Job<std::int64_t, std::int64_t> alloc_mib("test.alloc-mib", [](const std::int64_t& mib) {
+  std::vector<char> block(static_cast<std::size_t>(mib) << 20);
+  for (std::size_t i = 0; i < block.size(); i += 4096) block[i] = 1;
+  return mib;
+});
+
+Job<std::string, nlohmann::json> process_report("test.process-report", [](const std::string&) {
+  nlohmann::json fds = nlohmann::json::array();
+  // Collect the names first: the directory iterator holds an fd of its own while it runs.
+  std::vector<int> seen;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    seen.push_back(std::stoi(entry.path().filename().string()));
+  }
+  for (int fd : seen) {
+    if (::fcntl(fd, F_GETFD) != -1) fds.push_back(fd);  // the iterator's own fd is closed by now
+  }
+  return nlohmann::json{{"pid", ::getpid()},
+                        {"ppid", ::getppid()},
+                        {"fds", fds},
+                        {"sig_blocked", proc_status_field("/proc/self/status", "SigBlk")},
+                        {"sig_ignored", proc_status_field("/proc/self/status", "SigIgn")}};
+});
+
+Job<std::string, std::string> wait_for_stop("test.wait-for-stop", [](const std::string&, JobContext& context) {
+  while (!context.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return std::string("stopped");
+});
+
+}  // namespace isolate::test

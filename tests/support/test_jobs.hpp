@@ -1,0 +1,53 @@
+// test_jobs.hpp — the purpose-built jobs of the integration and stress suites. Each is a small
+// behaviour a worker can show: echo, spin, sleep, crash, abort, throw, exit N, alloc N, and
+// reports of its own process (pid, open fds, signal state).
+#pragma once
+
+#include <isolate/isolate.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace isolate::test {
+
+struct Point {
+  int x = 0;
+  int y = 0;
+  std::string label;
+  friend bool operator==(const Point&, const Point&) = default;
+};
+void to_json(nlohmann::json& j, const Point& p);
+void from_json(const nlohmann::json& j, Point& p);
+
+/// Registered with ExceptionType: crosses the boundary as itself.
+struct QuotaExceeded : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+/// Not registered: arrives as JobError.
+struct Unregistered : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+/// Derived from a registered standard type but not registered itself: arrives as JobError.
+struct DerivedInvalidArgument : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+extern Job<std::string, std::string> echo;
+extern Job<std::vector<std::uint8_t>, std::vector<std::uint8_t>> echo_bytes;
+extern Job<nlohmann::json, nlohmann::json> echo_json;
+extern Job<Point, Point> mirror_point;            // returns {y, x, label + "!"}
+extern Job<std::string, std::string> spin;           // input: a file to write the pid to ("" none)
+extern Job<int, int> sleep_ms;                       // sleeps N ms, returns N
+extern Job<std::string, std::string> crash;          // SIGSEGV
+extern Job<std::string, std::string> abort_job;      // std::abort
+extern Job<int, int> exit_with;                      // _exit(N) without a result
+extern Job<std::string, std::string> throw_named;    // throws the type named by the input
+extern Job<std::int64_t, std::int64_t> alloc_mib;    // allocates and touches N MiB
+extern Job<std::string, nlohmann::json> process_report;  // pid, ppid, open fds, SigBlk, SigIgn
+extern Job<std::string, std::string> wait_for_stop;  // thread backend: returns when stop requested
+
+}  // namespace isolate::test

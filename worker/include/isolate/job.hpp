@@ -1,0 +1,87 @@
+// job.hpp — jobs (named functions a worker can run) and exception types that cross the
+// process boundary as themselves.
+//
+//   // at namespace scope, in a file linked into both the parent and the worker executable:
+//   isolate::Job<std::string, nlohmann::json> parse_json("parse-json", [](const std::string& text) {
+//     return nlohmann::json::parse(text);
+//   });
+//   struct QuotaExceeded : std::runtime_error { using std::runtime_error::runtime_error; };
+//   isolate::ExceptionType<QuotaExceeded> quota_exceeded("QuotaExceeded");
+#pragma once
+
+#include <isolate/detail/codec.hpp>
+#include <isolate/detail/exception_registry.hpp>
+#include <isolate/detail/job_registry.hpp>
+#include <isolate/job_context.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <typeindex>
+#include <utility>
+
+namespace isolate {
+
+/// A named job: a function from In to Out that both the parent and the worker executable know.
+/// In and Out: std::string or std::vector<std::uint8_t> (bytes, passed raw), nlohmann::json, or
+/// any type with nlohmann to_json/from_json (default-constructible for from_json).
+///
+/// Define it once at namespace scope; its constructor registers it by name. A duplicate name is
+/// a start-up error: the program prints a message naming the job and exits with status 70.
+/// Not copyable or movable (the registration is tied to the object). Thread safety: name() and
+/// function() may be called from any thread.
+template <class In, class Out>
+class Job {
+ public:
+  using Input = In;
+  using Output = Out;
+  using Function = std::function<Out(const In&, JobContext&)>;
+
+  /// A job that ignores its context.
+  Job(std::string name, std::function<Out(const In&)> fn)
+      : Job(std::move(name), Function([fn = std::move(fn)](const In& in, JobContext&) { return fn(in); })) {}
+
+  /// A job that may check JobContext::stop_requested() (thread backend).
+  Job(std::string name, Function fn)
+      : name_(std::move(name)), fn_(std::make_shared<const Function>(std::move(fn))) {
+    auto entry = std::make_shared<detail::JobEntry>();
+    entry->input_tag = detail::Codec<In>::tag;
+    entry->run = [fn = fn_](std::span<const std::byte> input, detail::ByteWriter& output, JobContext& context) {
+      const In decoded = detail::Codec<In>::decode(input);
+      detail::write_payload<Out>((*fn)(decoded, context), output);
+    };
+    detail::register_job(name_, std::move(entry));
+  }
+
+  ~Job() { detail::unregister_job(name_); }
+  Job(const Job&) = delete;
+  Job& operator=(const Job&) = delete;
+
+  /// The name the job was registered under.
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  /// The job's function (the thread backend calls it directly).
+  [[nodiscard]] const std::shared_ptr<const Function>& function() const noexcept { return fn_; }
+
+ private:
+  std::string name_;
+  std::shared_ptr<const Function> fn_;
+};
+
+/// Registers exception type E under `name`, so that a job throwing exactly E fails the parent's
+/// future with an E (rebuilt from its what() message) instead of JobError. E must be
+/// constructible from a std::string. Define it at namespace scope in code linked into both sides.
+/// A name or type registered twice is a start-up error (message, exit status 70).
+template <class E>
+class ExceptionType {
+ public:
+  explicit ExceptionType(std::string name) {
+    detail::register_exception_type(typeid(E), std::move(name), [](const std::string& message) {
+      return std::make_exception_ptr(E(message));
+    });
+  }
+  ~ExceptionType() { detail::unregister_exception_type(typeid(E)); }
+  ExceptionType(const ExceptionType&) = delete;
+  ExceptionType& operator=(const ExceptionType&) = delete;
+};
+
+}  // namespace isolate

@@ -1,0 +1,93 @@
+// worker.cpp — the worker side of a run: attach to the segment, run the job, write the response.
+#include <isolate/detail/exception_registry.hpp>
+#include <isolate/detail/job_registry.hpp>
+#include <isolate/detail/shared_memory.hpp>
+#include <isolate/detail/wire_format.hpp>
+#include <isolate/detail/worker_protocol.hpp>
+#include <isolate/errors.hpp>
+#include <isolate/worker.hpp>
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+namespace isolate {
+namespace {
+
+std::string this_executable() {
+  std::error_code ec;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("(this program)") : path.string();
+}
+
+void serve(detail::SharedMemory& segment) {
+  std::string job_name;
+  std::string tag;
+  std::span<const std::byte> input;
+  {
+    detail::ByteReader reader(detail::record_of(segment));
+    job_name = reader.read_string();
+    tag = reader.read_string();
+    input = reader.read_bytes(reader.read_u64());
+  }
+  try {
+    auto job = detail::find_job(job_name);
+    if (!job) {
+      throw IsolateError("job '" + job_name + "' is not defined in the worker executable " + this_executable() +
+                         " (define the Job at namespace scope in code linked into that executable)");
+    }
+    if (job->input_tag != tag) {
+      throw IsolateError("job '" + job_name + "' takes '" + std::string(job->input_tag) +
+                         "' input in the worker executable but was sent '" + tag +
+                         "' (parent and worker define the job with different types)");
+    }
+    JobContext context;
+    detail::ByteWriter output(segment);
+    job->run(input, output, context);
+    detail::publish_response(segment, output, detail::ResponseKind::value);
+  } catch (...) {
+    const auto error = detail::capture_current_exception();
+    detail::ByteWriter output(segment);  // starts over: a half-written value is discarded
+    output.write_string(error.type_name);
+    output.write_string(error.message);
+    detail::publish_response(segment, output, detail::ResponseKind::error);
+  }
+}
+
+}  // namespace
+
+std::optional<int> run_worker_if_requested(int argc, char** argv) {
+  if (argc < 2 || argv == nullptr || argv[1] == nullptr) return std::nullopt;
+  const auto request = detail::parse_worker_argument(argv[1]);
+  if (!request) return std::nullopt;
+  if (!request->valid) {
+    std::fprintf(stderr, "isolate: malformed worker argument '%s'\n", argv[1]);
+    return detail::kWorkerExitUsage;
+  }
+  // Die with the parent. The parent spawns from a thread that lives as long as it does, so the
+  // signal fires only when the parent process dies; if it died before prctl, getppid() says so.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != request->parent_pid) return detail::kWorkerExitOrphaned;
+  try {
+    auto segment = detail::SharedMemory::adopt(request->fd);
+    if (segment.size() < detail::kRecordOffset) return detail::kWorkerExitBadSegment;
+    auto& header = detail::header_of(segment);
+    auto expected = static_cast<std::uint32_t>(detail::SegmentState::requested);
+    if (header.magic != detail::kSegmentMagic || header.version != detail::kWireVersion ||
+        !header.state.compare_exchange_strong(expected, static_cast<std::uint32_t>(detail::SegmentState::attached))) {
+      return detail::kWorkerExitBadSegment;
+    }
+    serve(segment);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "isolate worker: %s\n", e.what());
+    return detail::kWorkerExitBadSegment;
+  }
+}
+
+}  // namespace isolate
