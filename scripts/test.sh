@@ -22,9 +22,10 @@ section() { printf '\n==== %s ====\n' "$*"; }
 mkdir -p "$BUILD"
 
 section "AddressSanitizer + UndefinedBehaviorSanitizer: unit and integration suites"
+# handle_segv=0: the crash tests must see a worker really die of SIGSEGV, not ASan's report.
 configure "$BUILD/asan" -DCMAKE_BUILD_TYPE=Debug -DISOLATE_SANITIZE=address,undefined -DISOLATE_EXAMPLES=OFF
 cmake --build "$BUILD/asan" -j "$JOBS"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:handle_segv=0:handle_abort=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$BUILD/asan" -L 'unit|integration' --output-on-failure -j "$JOBS"
 
 section "ThreadSanitizer: unit and concurrency suites"

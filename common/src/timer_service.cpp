@@ -31,8 +31,9 @@ struct TimerService::Impl {
         continue;
       }
       auto first = timers.begin();
-      if (Clock::now() < first->first.first) {
-        wake.wait_until(lock, first->first.first);
+      const Clock::time_point deadline = first->first.first;  // a copy: the entry may go while we wait
+      if (Clock::now() < deadline) {
+        wake.wait_until(lock, deadline);
         continue;
       }
       auto fn = std::move(first->second);

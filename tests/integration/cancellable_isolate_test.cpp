@@ -55,7 +55,8 @@ class LeakCheck : public ::testing::Environment {
 [[maybe_unused]] auto* const leak_check = ::testing::AddGlobalTestEnvironment(new LeakCheck);
 
 TEST(CancellableIsolate, EchoReturnsTheInputByteExact) {
-  std::string input("binary\0payload\xff with \"quotes\" and \\", 38);
+  static constexpr char kBytes[] = "binary\0payload\xff with \"quotes\" and \\";
+  const std::string input(kBytes, sizeof kBytes - 1);
   EXPECT_EQ(CancellableIsolate::run(echo, input, {}, process_backend()).get(), input);
 }
 

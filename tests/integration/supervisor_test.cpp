@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -262,6 +263,34 @@ TEST(Supervisor, ShutdownRunsQueuedWorkRefusesNewWorkAndKillsLateWatches) {
   EXPECT_EQ(late_status.get(), killed(SIGKILL));
   EXPECT_TRUE(pid_gone(late_pid));
   EXPECT_NE(supervisor_thread, std::this_thread::get_id());
+}
+
+TEST(SupervisorDeathTest, ExitFromTheSupervisorThreadKillsChildrenWithoutHanging) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  // The "threadsafe" style re-executes this binary for the statement: the file is named after
+  // the test process, which is the statement's parent.
+  auto pid_file = [](pid_t test_process) {
+    return std::filesystem::temp_directory_path() /
+           ("isolate-supervisor-death-" + std::to_string(test_process));
+  };
+  EXPECT_EXIT(
+      {
+        auto& supervisor = Supervisor::instance();
+        auto child = sleeper();
+        std::ofstream(pid_file(::getppid())) << child->pid();
+        if (!supervisor.watch(child, [](ExitStatus) {}) ||
+            !supervisor.post([] { std::exit(3); })) {
+          std::_Exit(1);
+        }
+        child.reset();
+        std::this_thread::sleep_for(std::chrono::seconds(30));
+        std::_Exit(2);
+      },
+      ::testing::ExitedWithCode(3), "");
+  const std::string pid = isolate::test::read_file(pid_file(::getpid()));
+  std::filesystem::remove(pid_file(::getpid()));
+  ASSERT_FALSE(pid.empty());
+  EXPECT_TRUE(pid_gone(std::stoi(pid))) << "killed and reaped before the process exited";
 }
 
 TEST(Supervisor, WatchesFromManyThreadsAtOnce) {

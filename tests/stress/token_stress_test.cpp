@@ -19,6 +19,7 @@
 #include <barrier>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <future>
@@ -125,6 +126,7 @@ TEST(TokenStress, ResetRacingCancelNeverReturnsWhileItsCallbackRunsAndNeverRunsI
   std::vector<std::atomic<int>> state(kCallbacks);
   std::vector<int> state_when_reset(kCallbacks);
   std::vector<CancellationCallback> registrations(kCallbacks);
+  std::atomic<std::uint64_t> busy{0};
   CancellationToken token;
 
   run_rounds(
@@ -135,7 +137,8 @@ TEST(TokenStress, ResetRacingCancelNeverReturnsWhileItsCallbackRunsAndNeverRunsI
           state[i].store(0);
           registrations[i] = token.on_cancel([&, i](std::exception_ptr) {
             state[i].store(1);
-            for (int spin = 0; spin < 20; ++spin) std::this_thread::yield();
+            // A short busy stretch (no yield: under load a yield can cost a whole time slice).
+            for (int spin = 0; spin < 200; ++spin) busy.fetch_add(1, std::memory_order_relaxed);
             state[i].store(2);
           });
         }

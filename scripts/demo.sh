@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The main job: parse a 200 MB JSON document in a worker process with isolate-run, then run the
+# same parse with a short timeout to show the worker being killed at once.
+# Usage: ./scripts/demo.sh      (as root on a fresh Debian 12: installs what it needs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+
+BUILD=${ISOLATE_BUILD_DIR:-build}/demo
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DISOLATE_TEST=OFF >/dev/null
+cmake --build "$BUILD" --target isolate-run generate-json
+
+# The sample document: generated (seeded, deterministic), cached under data/ (git-ignored).
+SAMPLE=data/sample-200mb.json
+if [ ! -f "$SAMPLE" ] || [ "$(stat -c %s "$SAMPLE")" -lt 200000000 ]; then
+  mkdir -p data
+  echo "generating $SAMPLE (seeded, cached for later runs)..."
+  "$BUILD/examples/generate-json" "$SAMPLE" 200000000
+fi
+
+echo
+echo "== 1. isolate-run json-stats $SAMPLE"
+"$BUILD/runner/isolate-run" json-stats "$SAMPLE"
+
+echo
+echo "== 2. isolate-run json-stats $SAMPLE --timeout 300ms"
+set +e
+start=$(date +%s%N)
+"$BUILD/runner/isolate-run" json-stats "$SAMPLE" --timeout 300ms
+code=$?
+end=$(date +%s%N)
+set -e
+echo "exit code $code after $(( (end - start) / 1000000 )) ms (124: timed out, worker killed)"
+left=$(pgrep -f -- '--isolate-worker=' || true)
+echo "worker processes left: ${left:-none}"
+[ "$code" -eq 124 ] && [ -z "$left" ]
