@@ -201,6 +201,10 @@ std::shared_ptr<ProcessLaunch> ProcessLaunch::create(SharedMemory request, RunOp
 }
 
 void ProcessLaunch::start(Completion completion) {
+  // The supervisor's callbacks use the timer service and the executor, also while it shuts down
+  // at exit: construct them first, so that they are destroyed after it.
+  (void)TimerService::instance();
+  (void)Executor::instance();
   {
     std::lock_guard lock(impl_->mutex);
     if (impl_->cancelled) return;

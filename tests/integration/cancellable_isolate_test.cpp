@@ -29,6 +29,14 @@ using namespace std::chrono_literals;
 
 RunOptions process_backend() { return RunOptions{.backend = Backend::process}; }
 
+/// Tests of the process backend: skipped in builds without it (ISOLATE_PROCESS_BACKEND=OFF).
+class ProcessIsolate : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!detail::process_backend_available()) GTEST_SKIP() << "built without the process backend";
+  }
+};
+
 /// Waits for a worker to write its pid into `file`.
 pid_t wait_for_pid_file(const std::filesystem::path& file) {
   EXPECT_TRUE(eventually([&] { return std::filesystem::exists(file); }, 20s)) << "worker never started";
@@ -54,17 +62,17 @@ class LeakCheck : public ::testing::Environment {
 };
 [[maybe_unused]] auto* const leak_check = ::testing::AddGlobalTestEnvironment(new LeakCheck);
 
-TEST(CancellableIsolate, EchoReturnsTheInputByteExact) {
+TEST_F(ProcessIsolate, EchoReturnsTheInputByteExact) {
   static constexpr char kBytes[] = "binary\0payload\xff with \"quotes\" and \\";
   const std::string input(kBytes, sizeof kBytes - 1);
   EXPECT_EQ(CancellableIsolate::run(echo, input, {}, process_backend()).get(), input);
 }
 
-TEST(CancellableIsolate, EmptyInputRoundTrips) {
+TEST_F(ProcessIsolate, EmptyInputRoundTrips) {
   EXPECT_EQ(CancellableIsolate::run(echo, std::string(), {}, process_backend()).get(), "");
 }
 
-TEST(CancellableIsolate, ThirtyTwoMebibyteBinaryPayloadRoundTripsByteExact) {
+TEST_F(ProcessIsolate, ThirtyTwoMebibyteBinaryPayloadRoundTripsByteExact) {
   std::vector<std::uint8_t> payload(32u << 20);
   std::mt19937 random(7);
   for (auto& b : payload) b = static_cast<std::uint8_t>(random());
@@ -73,13 +81,13 @@ TEST(CancellableIsolate, ThirtyTwoMebibyteBinaryPayloadRoundTripsByteExact) {
   EXPECT_TRUE(back == payload);
 }
 
-TEST(CancellableIsolate, JsonAndTypesWithToJsonRoundTrip) {
+TEST_F(ProcessIsolate, JsonAndTypesWithToJsonRoundTrip) {
   nlohmann::json doc = {{"name", "isolate"}, {"n", -12345678901234}, {"pi", 3.25}, {"list", {1, "two", nullptr, true}}};
   EXPECT_EQ(CancellableIsolate::run(echo_json, doc, {}, process_backend()).get(), doc);
   EXPECT_EQ(CancellableIsolate::run(mirror_point, Point{1, 2, "p"}, {}, process_backend()).get(), (Point{2, 1, "p!"}));
 }
 
-TEST(CancellableIsolate, CancelledBeforeRunStartsNoProcess) {
+TEST_F(ProcessIsolate, CancelledBeforeRunStartsNoProcess) {
   CancellationToken token;
   token.cancel("too late");
   const auto before = child_pids();
@@ -94,7 +102,7 @@ TEST(CancellableIsolate, CancelledBeforeRunStartsNoProcess) {
   }
 }
 
-TEST(CancellableIsolate, CancelKillsTheRunningWorkerAndReapsItBeforeTheFutureIsReady) {
+TEST_F(ProcessIsolate, CancelKillsTheRunningWorkerAndReapsItBeforeTheFutureIsReady) {
   TempDir dir;
   CancellationToken token;
   auto f = CancellableIsolate::run(spin, (dir / "pid").string(), token, process_backend());
@@ -107,7 +115,7 @@ TEST(CancellableIsolate, CancelKillsTheRunningWorkerAndReapsItBeforeTheFutureIsR
   EXPECT_FALSE(token.has_callbacks());
 }
 
-TEST(CancellableIsolate, CancelWithACustomExceptionRethrowsExactlyThatException) {
+TEST_F(ProcessIsolate, CancelWithACustomExceptionRethrowsExactlyThatException) {
   TempDir dir;
   CancellationToken token;
   auto f = CancellableIsolate::run(spin, (dir / "pid").string(), token, process_backend());
@@ -123,7 +131,7 @@ TEST(CancellableIsolate, CancelWithACustomExceptionRethrowsExactlyThatException)
   }
 }
 
-TEST(CancellableIsolate, CancelRightAfterRunNeverLeavesAWorker) {
+TEST_F(ProcessIsolate, CancelRightAfterRunNeverLeavesAWorker) {
   // Cancels land before, during and after the spawn; every run must end with its worker reaped.
   for (int i = 0; i < 30; ++i) {
     CancellationToken token;
@@ -135,7 +143,7 @@ TEST(CancellableIsolate, CancelRightAfterRunNeverLeavesAWorker) {
   }
 }
 
-TEST(CancellableIsolate, TemporaryTimeoutTokenStillFiresAndKillsTheWorker) {
+TEST_F(ProcessIsolate, TemporaryTimeoutTokenStillFiresAndKillsTheWorker) {
   TempDir dir;
   auto f = CancellableIsolate::run(spin, (dir / "pid").string(), TimeoutCancellationToken(300ms), process_backend());
   const pid_t worker = wait_for_pid_file(dir / "pid");
@@ -148,7 +156,7 @@ TEST(CancellableIsolate, TemporaryTimeoutTokenStillFiresAndKillsTheWorker) {
   EXPECT_TRUE(pid_gone(worker));
 }
 
-TEST(CancellableIsolate, MergedTokenCancelsTheRunWhenAnyInputIs) {
+TEST_F(ProcessIsolate, MergedTokenCancelsTheRunWhenAnyInputIs) {
   CancellationToken user;
   TimeoutCancellationToken deadline(1h);
   auto merged = user.merge({deadline});
@@ -164,7 +172,7 @@ TEST(CancellableIsolate, MergedTokenCancelsTheRunWhenAnyInputIs) {
   EXPECT_FALSE(deadline.has_callbacks());
 }
 
-TEST(CancellableIsolate, SegfaultingWorkerGivesWorkerCrashedWithTheSignal) {
+TEST_F(ProcessIsolate, SegfaultingWorkerGivesWorkerCrashedWithTheSignal) {
   try {
     CancellableIsolate::run(crash, std::string(), {}, process_backend()).get();
     FAIL() << "expected WorkerCrashed";
@@ -174,7 +182,7 @@ TEST(CancellableIsolate, SegfaultingWorkerGivesWorkerCrashedWithTheSignal) {
   }
 }
 
-TEST(CancellableIsolate, AbortingWorkerGivesWorkerCrashedWithSigabrt) {
+TEST_F(ProcessIsolate, AbortingWorkerGivesWorkerCrashedWithSigabrt) {
   try {
     CancellableIsolate::run(abort_job, std::string(), {}, process_backend()).get();
     FAIL() << "expected WorkerCrashed";
@@ -183,7 +191,7 @@ TEST(CancellableIsolate, AbortingWorkerGivesWorkerCrashedWithSigabrt) {
   }
 }
 
-TEST(CancellableIsolate, WorkerExitingWithoutAResultGivesWorkerCrashedWithTheExitCode) {
+TEST_F(ProcessIsolate, WorkerExitingWithoutAResultGivesWorkerCrashedWithTheExitCode) {
   try {
     CancellableIsolate::run(exit_with, 3, {}, process_backend()).get();
     FAIL() << "expected WorkerCrashed";
@@ -204,7 +212,7 @@ void expect_rethrown_as(const std::string& type, const std::string& message) {
   }
 }
 
-TEST(CancellableIsolate, StandardExceptionsComeBackAsTheirOwnType) {
+TEST_F(ProcessIsolate, StandardExceptionsComeBackAsTheirOwnType) {
   expect_rethrown_as<std::invalid_argument>("invalid_argument", "bad argument");
   expect_rethrown_as<std::out_of_range>("out_of_range", "index 7 out of range");
   expect_rethrown_as<std::runtime_error>("runtime_error", "runtime trouble");
@@ -212,11 +220,11 @@ TEST(CancellableIsolate, StandardExceptionsComeBackAsTheirOwnType) {
   EXPECT_THROW(CancellableIsolate::run(throw_named, std::string("bad_alloc"), {}, process_backend()).get(), std::bad_alloc);
 }
 
-TEST(CancellableIsolate, RegisteredExceptionTypeComesBackAsItself) {
+TEST_F(ProcessIsolate, RegisteredExceptionTypeComesBackAsItself) {
   expect_rethrown_as<QuotaExceeded>("quota", "quota of 5 exceeded");
 }
 
-TEST(CancellableIsolate, UnregisteredExceptionTypesComeBackAsJobError) {
+TEST_F(ProcessIsolate, UnregisteredExceptionTypesComeBackAsJobError) {
   for (auto [input, type_name, message] :
        {std::tuple{"unregistered", "isolate::test::Unregistered", "nobody knows me"},
         std::tuple{"derived", "isolate::test::DerivedInvalidArgument", "derived from invalid_argument"},
@@ -231,7 +239,7 @@ TEST(CancellableIsolate, UnregisteredExceptionTypesComeBackAsJobError) {
   }
 }
 
-TEST(CancellableIsolate, JobUnknownToTheWorkerExecutableIsAnIsolateErrorNamingIt) {
+TEST_F(ProcessIsolate, JobUnknownToTheWorkerExecutableIsAnIsolateErrorNamingIt) {
   RunOptions options{.backend = Backend::process, .worker_executable = ISOLATE_GENERIC_WORKER};
   try {
     CancellableIsolate::run(echo, std::string("x"), {}, options).get();
@@ -241,7 +249,7 @@ TEST(CancellableIsolate, JobUnknownToTheWorkerExecutableIsAnIsolateErrorNamingIt
   }
 }
 
-TEST(CancellableIsolate, MissingWorkerExecutableIsAnIsolateErrorNamingIt) {
+TEST_F(ProcessIsolate, MissingWorkerExecutableIsAnIsolateErrorNamingIt) {
   RunOptions options{.backend = Backend::process, .worker_executable = "/nonexistent/isolate-worker"};
   try {
     CancellableIsolate::run(echo, std::string("x"), {}, options).get();
@@ -251,7 +259,7 @@ TEST(CancellableIsolate, MissingWorkerExecutableIsAnIsolateErrorNamingIt) {
   }
 }
 
-TEST(CancellableIsolate, ProgramThatExitsWithoutAttachingIsAnIsolateErrorThatSaysWhatToFix) {
+TEST_F(ProcessIsolate, ProgramThatExitsWithoutAttachingIsAnIsolateErrorThatSaysWhatToFix) {
   RunOptions options{.backend = Backend::process, .worker_executable = "/bin/true"};
   try {
     CancellableIsolate::run(echo, std::string("x"), {}, options).get();
@@ -263,7 +271,7 @@ TEST(CancellableIsolate, ProgramThatExitsWithoutAttachingIsAnIsolateErrorThatSay
   }
 }
 
-TEST(CancellableIsolate, ProgramThatNeverAttachesIsKilledAfterTheStartTimeout) {
+TEST_F(ProcessIsolate, ProgramThatNeverAttachesIsKilledAfterTheStartTimeout) {
   // /bin/sh runs this binary in its "hang" role: a main() without run_worker_if_requested.
   TempDir dir;
   const auto script = dir / "hang.sh";
@@ -280,7 +288,7 @@ TEST(CancellableIsolate, ProgramThatNeverAttachesIsKilledAfterTheStartTimeout) {
   }
 }
 
-TEST(CancellableIsolate, WorkerInheritsNoFdOfTheParentBeyondItsSegment) {
+TEST_F(ProcessIsolate, WorkerInheritsNoFdOfTheParentBeyondItsSegment) {
   const int leaky = ::open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
   ASSERT_GE(leaky, 0);
   const auto report = CancellableIsolate::run(process_report, std::string(), {}, process_backend()).get();
@@ -288,7 +296,7 @@ TEST(CancellableIsolate, WorkerInheritsNoFdOfTheParentBeyondItsSegment) {
   EXPECT_EQ(report.at("fds"), nlohmann::json({0, 1, 2, 3})) << report.dump();
 }
 
-TEST(CancellableIsolate, WorkerStartsWithAnEmptySignalMaskAndDefaultDispositions) {
+TEST_F(ProcessIsolate, WorkerStartsWithAnEmptySignalMaskAndDefaultDispositions) {
   sigset_t block, old;
   sigemptyset(&block);
   sigaddset(&block, SIGUSR1);
@@ -307,7 +315,7 @@ TEST(CancellableIsolate, WorkerStartsWithAnEmptySignalMaskAndDefaultDispositions
   EXPECT_EQ(report.at("ppid"), ::getpid());
 }
 
-TEST(CancellableIsolate, WorkerDiesWithinOneSecondWhenItsParentIsKilled) {
+TEST_F(ProcessIsolate, WorkerDiesWithinOneSecondWhenItsParentIsKilled) {
   // Become a subreaper so the orphaned worker is re-parented to us and we can reap it.
   ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   TempDir dir;
@@ -331,38 +339,36 @@ TEST(CancellableIsolate, WorkerDiesWithinOneSecondWhenItsParentIsKilled) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
-TEST(CancellableIsolate, ManyConcurrentRunsFromSeveralThreadsWithRandomCancels) {
-  constexpr int kThreads = 4;
-  constexpr int kRunsPerThread = 12;
-  std::vector<std::thread> threads;
-  std::atomic<int> completed{0};
-  std::atomic<int> cancelled{0};
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      std::mt19937 random(static_cast<unsigned>(t));
-      for (int i = 0; i < kRunsPerThread; ++i) {
-        CancellationToken token;
-        const bool cancel = random() % 2 == 0;
-        auto f = cancel ? CancellableIsolate::run(spin, std::string(), token, process_backend())
-                        : CancellableIsolate::run(echo, std::to_string(i), token, process_backend());
-        if (cancel) {
-          std::this_thread::sleep_for(std::chrono::microseconds(random() % 3000));
-          token.cancel();
-          EXPECT_THROW(f.get(), CancelledException);
-          ++cancelled;
-        } else {
-          EXPECT_EQ(f.get(), std::to_string(i));
-          ++completed;
-        }
-        EXPECT_FALSE(token.has_callbacks());
-      }
-    });
+TEST_F(ProcessIsolate, CorruptResponseInTheSegmentIsAnIsolateErrorNotACrash) {
+  try {
+    CancellableIsolate::run(corrupt_response, std::string(), {}, process_backend()).get();
+    FAIL() << "expected IsolateError";
+  } catch (const IsolateError& e) {
+    EXPECT_NE(std::string(e.what()).find("exceeds the shared segment"), std::string::npos) << e.what();
   }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(completed + cancelled, kThreads * kRunsPerThread);
 }
 
-TEST(CancellableIsolate, DuplicateJobNameStopsTheProgramAtStartWithAClearMessage) {
+TEST_F(ProcessIsolate, WorkerOutlivesTheThreadThatStartedTheRun) {
+  // PR_SET_PDEATHSIG fires when the *spawning thread* exits: runs must not depend on the
+  // caller's thread living on.
+  std::future<int> f;
+  std::thread([&] { f = CancellableIsolate::run(sleep_ms, 300, {}, process_backend()); }).join();
+  EXPECT_EQ(f.get(), 300);
+}
+
+TEST_F(ProcessIsolate, OneSupervisorServesAllRunsWithoutAThreadPerJob) {
+  (void)CancellableIsolate::run(echo, std::string("warm up"), {}, process_backend()).get();
+  const auto threads_before = thread_count();
+  CancellationToken token;
+  std::vector<std::future<std::string>> runs;
+  for (int i = 0; i < 16; ++i) runs.push_back(CancellableIsolate::run(spin, std::string(), token, process_backend()));
+  // Every run is in flight (spawned or spawning); the library added no thread per run.
+  EXPECT_LE(thread_count(), threads_before + 1);
+  token.cancel();
+  for (auto& f : runs) EXPECT_THROW(f.get(), CancelledException);
+}
+
+TEST_F(ProcessIsolate, DuplicateJobNameStopsTheProgramAtStartWithAClearMessage) {
   TempDir dir;
   const auto err = dir / "stderr";
   const std::string command = std::string(ISOLATE_DUPLICATE_JOB_PROGRAM) + " 2>" + err.string();
@@ -376,7 +382,7 @@ TEST(CancellableIsolate, DuplicateJobNameStopsTheProgramAtStartWithAClearMessage
 
 RunOptions thread_backend() { return RunOptions{.backend = Backend::thread}; }
 
-TEST(CancellableIsolateThreadBackend, GivesTheSameOutputAsTheProcessBackend) {
+TEST_F(ProcessIsolate, ThreadBackendGivesTheSameOutputAsTheProcessBackend) {
   nlohmann::json doc = {{"a", 1}, {"b", {true, nullptr, "x"}}};
   EXPECT_EQ(CancellableIsolate::run(echo_json, doc, {}, thread_backend()).get(),
             CancellableIsolate::run(echo_json, doc, {}, process_backend()).get());
@@ -409,6 +415,34 @@ TEST(CancellableIsolateThreadBackend, CancelledBeforeRunNeverRunsTheJob) {
   token.cancel();
   auto f = CancellableIsolate::run(spin, std::string(), token, thread_backend());
   EXPECT_THROW(f.get(), CancelledException);
+}
+
+// --- Backend::automatic: processes where the platform has them, else threads. These pass on
+// both kinds of build.
+
+TEST(CancellableIsolateAutomaticBackend, RoundTripsBytesJsonAndTypes) {
+  EXPECT_EQ(CancellableIsolate::run(echo, std::string("abc")).get(), "abc");
+  EXPECT_EQ(CancellableIsolate::run(echo_bytes, std::vector<std::uint8_t>{0, 1, 255}).get(),
+            (std::vector<std::uint8_t>{0, 1, 255}));
+  EXPECT_EQ(CancellableIsolate::run(mirror_point, Point{5, 6, "r"}).get(), (Point{6, 5, "r!"}));
+}
+
+TEST(CancellableIsolateAutomaticBackend, CancelCompletesTheFutureWithTheTokensException) {
+  CancellationToken token;
+  auto f = CancellableIsolate::run(wait_for_stop, std::string(), token);
+  token.cancel("enough");
+  try {
+    f.get();
+    FAIL() << "expected CancelledException";
+  } catch (const CancelledException& e) {
+    EXPECT_EQ(e.reason(), "enough");
+  }
+  EXPECT_FALSE(token.has_callbacks());
+}
+
+TEST(CancellableIsolateAutomaticBackend, RegisteredExceptionsKeepTheirType) {
+  EXPECT_THROW(CancellableIsolate::run(throw_named, std::string("quota")).get(), QuotaExceeded);
+  EXPECT_THROW(CancellableIsolate::run(throw_named, std::string("invalid_argument")).get(), std::invalid_argument);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <latch>
 #include <map>
@@ -121,6 +122,22 @@ TEST(ChildProcess, TryReapNeverBlocksAndReapsOnce) {
   EXPECT_TRUE(pid_gone(child.pid()));
   EXPECT_EQ(child.try_reap(), first);
   EXPECT_EQ(child.wait(), *first);
+}
+
+TEST(ChildProcess, NonBlockingPidfdStillWaitsAndReapsCorrectly) {
+  // A Supervisor's asio descriptor sets O_NONBLOCK on the pidfd's file description; then
+  // waitid(P_PIDFD) answers EAGAIN instead of blocking or reporting "not exited".
+  auto child = sleeper();
+  ASSERT_GE(child.pidfd(), 0);
+  ASSERT_EQ(::fcntl(child.pidfd(), F_SETFL, ::fcntl(child.pidfd(), F_GETFL) | O_NONBLOCK), 0);
+  EXPECT_FALSE(child.try_reap().has_value());
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    child.kill();
+  });
+  EXPECT_EQ(child.wait(), killed(SIGKILL));
+  killer.join();
+  EXPECT_TRUE(pid_gone(child.pid()));
 }
 
 TEST(ChildProcess, KillingAnExitedButUnreapedChildKeepsItsExitStatus) {

@@ -25,6 +25,7 @@
 #include <future>
 #include <memory>
 #include <random>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -80,7 +81,7 @@ TEST(TokenStress, ConcurrentCancelsAndRegistrationsRunEachCallbackExactlyOnce) {
   constexpr int kRegistrars = 2;
   constexpr int kCancellers = 2;
   constexpr int kPerRegistrar = 32;
-  constexpr int kRounds = 150;
+  constexpr int kRounds = 600;
   CancellationToken token;
   std::vector<std::atomic<int>> runs(kRegistrars * kPerRegistrar);
   std::vector<std::atomic<bool>> saw_final_exception(kRegistrars * kPerRegistrar);
@@ -121,7 +122,7 @@ TEST(TokenStress, ConcurrentCancelsAndRegistrationsRunEachCallbackExactlyOnce) {
 
 TEST(TokenStress, ResetRacingCancelNeverReturnsWhileItsCallbackRunsAndNeverRunsItLate) {
   constexpr int kCallbacks = 48;
-  constexpr int kRounds = 150;
+  constexpr int kRounds = 600;
   // 0: not started, 1: running, 2: done.
   std::vector<std::atomic<int>> state(kCallbacks);
   std::vector<int> state_when_reset(kCallbacks);
@@ -169,7 +170,7 @@ TEST(TokenStress, ResetRacingCancelNeverReturnsWhileItsCallbackRunsAndNeverRunsI
 
 TEST(TokenStress, SelfAndMutualDeregistrationDuringConcurrentCancelsRunsEachAtMostOnce) {
   constexpr int kPairs = 16;
-  constexpr int kRounds = 200;
+  constexpr int kRounds = 800;
   CancellationToken token;
   std::vector<CancellationCallback> registrations(2 * kPairs);
   std::vector<std::atomic<int>> runs(2 * kPairs);
@@ -206,7 +207,7 @@ TEST(TokenStress, SelfAndMutualDeregistrationDuringConcurrentCancelsRunsEachAtMo
 
 TEST(TokenStress, HandlesCopiedQueriedAndDestroyedWhileCancellingAreSafe) {
   constexpr int kThreads = 4;
-  constexpr int kRounds = 100;
+  constexpr int kRounds = 300;
   constexpr int kOps = 200;
   CancellationToken token;
   std::atomic<int> callback_runs{0};
@@ -249,7 +250,7 @@ TEST(TokenStress, HandlesCopiedQueriedAndDestroyedWhileCancellingAreSafe) {
 TEST(TokenStress, MergedTokensOverSharedInputsRunOnceAndLeaveNoRegistrationBehind) {
   constexpr int kRegistrars = 3;
   constexpr int kPerRegistrar = 16;
-  constexpr int kRounds = 120;
+  constexpr int kRounds = 300;
   CancellationToken a;
   CancellationToken b;  // never cancelled: must not keep registrations of dead merged tokens
   std::vector<std::vector<CancellationCallback>> kept(kRegistrars);
@@ -296,7 +297,7 @@ TEST(TokenStress, MergedTokensOverSharedInputsRunOnceAndLeaveNoRegistrationBehin
 }
 
 TEST(TokenStress, MergedRegistrationsResetRacingAnInputCancelLeaveNoRegistrationBehind) {
-  constexpr int kRounds = 200;
+  constexpr int kRounds = 800;
   constexpr int kMerged = 16;
   CancellationToken a;
   CancellationToken b;
@@ -331,7 +332,7 @@ TEST(TokenStress, MergedRegistrationsResetRacingAnInputCancelLeaveNoRegistration
 
 TEST(TokenStress, TimeoutTokensCreatedFiredAndDestroyedConcurrently) {
   constexpr int kThreads = 4;
-  constexpr int kPerThread = 300;
+  constexpr int kPerThread = 1000;
   std::atomic<int> fired{0};
   std::atomic<int> kept_alive{0};
   std::vector<std::vector<TimeoutCancellationToken>> keep(kThreads);
@@ -374,7 +375,7 @@ TEST(TokenStress, TimeoutTokensCreatedFiredAndDestroyedConcurrently) {
 }
 
 TEST(TokenStress, RunCancellableWithRandomCancelsEndsEveryTaskCleanly) {
-  constexpr int kRounds = 40;
+  constexpr int kRounds = 150;
   constexpr int kTasks = 24;
   std::vector<CancellationToken> tokens(kTasks);
   std::vector<std::future<int>> futures(kTasks);
@@ -410,7 +411,7 @@ TEST(TokenStress, RunCancellableWithRandomCancelsEndsEveryTaskCleanly) {
 }
 
 TEST(TokenStress, CompleterCompleteRacingCancelHasExactlyOneOutcome) {
-  constexpr int kRounds = 400;
+  constexpr int kRounds = 1500;
   CancellationToken token;
   std::unique_ptr<CancellableCompleter<int>> completer;
   std::future<int> future;
@@ -447,7 +448,7 @@ TEST(TokenStress, CompleterCompleteRacingCancelHasExactlyOneOutcome) {
 }
 
 TEST(TokenStress, AsCancellableValueRacingCancelHasExactlyOneOutcome) {
-  constexpr int kRounds = 200;
+  constexpr int kRounds = 800;
   CancellationToken token;
   std::promise<int> promise;
   std::future<int> future;
@@ -474,6 +475,41 @@ TEST(TokenStress, AsCancellableValueRacingCancelHasExactlyOneOutcome) {
           ASSERT_TRUE(token.is_cancelled());
         }
         ASSERT_FALSE(token.has_callbacks()) << "round " << round;
+      });
+}
+
+TEST(TokenStress, StopTokenInteropRacingCancelOrRequestStopNeverMissesIt) {
+  constexpr int kRounds = 1200;
+  CancellationToken token;
+  std::stop_token seen_stop;
+  std::stop_source source;
+  CancellationToken from_stop;
+  CancellationCallback registration;
+  std::atomic<int> runs{0};
+
+  run_rounds(
+      2, kRounds,
+      [&](int) {
+        token = CancellationToken{};
+        source = std::stop_source{};
+        runs.store(0);
+      },
+      [&](int thread, int) {
+        if (thread == 0) {
+          token.cancel();
+          source.request_stop();
+        } else {
+          seen_stop = token.stop_token();
+          from_stop = CancellationToken::from(source.get_token());
+          registration = from_stop.on_cancel([&](std::exception_ptr) { runs.fetch_add(1); });
+        }
+      },
+      [&](int round) {
+        ASSERT_TRUE(seen_stop.stop_requested()) << "round " << round << ": stop_token() missed the cancel";
+        ASSERT_TRUE(from_stop.is_cancelled()) << "round " << round << ": from() missed request_stop()";
+        ASSERT_EQ(runs.load(), 1) << "round " << round;
+        registration.reset();
+        ASSERT_FALSE(from_stop.has_callbacks());
       });
 }
 

@@ -12,6 +12,9 @@
 #include <fstream>
 #include <thread>
 
+#include <isolate/detail/shared_memory.hpp>
+#include <isolate/detail/wire_format.hpp>
+
 #include "process_helpers.hpp"
 
 namespace isolate::test {
@@ -105,6 +108,16 @@ Job<std::string, nlohmann::json> process_report("test.process-report", [](const 
 Job<std::string, std::string> wait_for_stop("test.wait-for-stop", [](const std::string&, JobContext& context) {
   while (!context.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return std::string("stopped");
+});
+
+Job<std::string, std::string> corrupt_response("test.corrupt-response", [](const std::string&) -> std::string {
+  // Play a broken worker: publish a response whose record runs past the end of the segment.
+  auto segment = detail::SharedMemory::adopt(::dup(3));
+  auto& header = detail::header_of(segment);
+  header.response_kind = static_cast<std::uint32_t>(detail::ResponseKind::value);
+  header.record_size = segment.size() * 4;
+  header.state.store(static_cast<std::uint32_t>(detail::SegmentState::responded));
+  std::_Exit(0);
 });
 
 }  // namespace isolate::test

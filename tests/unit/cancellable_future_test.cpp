@@ -482,6 +482,15 @@ TEST(RunDelayed, HoldsARegistrationDuringTheDelayAndReleasesItOnCancel) {
   EXPECT_FALSE(token.has_callbacks());
 }
 
+TEST(RunDelayed, ReleasesMergedInputsOnceTheFutureIsReady) {
+  const CancellationToken a;
+  const CancellationToken b;
+  auto future = run_delayed(1ms, [] { return 1; }, MergedCancellationToken{{a, b}});
+  EXPECT_EQ(future.get(), 1);
+  EXPECT_FALSE(a.has_callbacks());
+  EXPECT_FALSE(b.has_callbacks());
+}
+
 TEST(RunDelayed, LongDelayCancelledEarlyReleasesTheWork) {
   CancellationToken token;
   auto witness = std::make_shared<int>(0);
@@ -619,6 +628,20 @@ TEST(AsCancellable, ReleasesItsRegistrationAfterAReadyValue) {
   auto future = as_cancellable(promise.get_future(), token);
   EXPECT_EQ(future.get(), 2);
   EXPECT_FALSE(token.has_callbacks());
+}
+
+TEST(AsCancellable, ReleasesMergedInputsOnceTheFutureIsReady) {
+  const CancellationToken a;
+  const CancellationToken b;
+  std::promise<int> promise;
+  auto future = as_cancellable(promise.get_future(), MergedCancellationToken{{a, b}});
+  EXPECT_TRUE(a.has_callbacks());
+
+  promise.set_value(1);
+
+  EXPECT_EQ(future.get(), 1);
+  EXPECT_FALSE(a.has_callbacks());
+  EXPECT_FALSE(b.has_callbacks());
 }
 
 TEST(AsCancellable, FutureOfACompleterSharingTheTokenCompletesWithCancelledException) {

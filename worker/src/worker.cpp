@@ -17,6 +17,7 @@
 #include <string>
 
 namespace isolate {
+#ifndef ISOLATE_NO_PROCESS_BACKEND
 namespace {
 
 std::string this_executable() {
@@ -60,8 +61,14 @@ void serve(detail::SharedMemory& segment) {
 }
 
 }  // namespace
+#endif
 
 std::optional<int> run_worker_if_requested(int argc, char** argv) {
+#ifdef ISOLATE_NO_PROCESS_BACKEND
+  (void)argc;
+  (void)argv;
+  return std::nullopt;  // no worker processes on this platform
+#else
   if (argc < 2 || argv == nullptr || argv[1] == nullptr) return std::nullopt;
   const auto request = detail::parse_worker_argument(argv[1]);
   if (!request) return std::nullopt;
@@ -88,6 +95,7 @@ std::optional<int> run_worker_if_requested(int argc, char** argv) {
     std::fprintf(stderr, "isolate worker: %s\n", e.what());
     return detail::kWorkerExitBadSegment;
   }
+#endif
 }
 
 }  // namespace isolate

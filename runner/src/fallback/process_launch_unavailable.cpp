@@ -1,0 +1,23 @@
+// process_launch_unavailable.cpp — the process backend on platforms without it
+// (ISOLATE_PROCESS_BACKEND=OFF): Backend::automatic runs jobs on threads, and Backend::process
+// is an IsolateError raised by CancellableIsolate::run before anything here is reached.
+#include <isolate/detail/process_launch.hpp>
+#include <isolate/errors.hpp>
+
+namespace isolate::detail {
+
+struct ProcessLaunch::Impl {};
+
+ProcessLaunch::ProcessLaunch(std::shared_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+ProcessLaunch::~ProcessLaunch() = default;
+
+std::shared_ptr<ProcessLaunch> ProcessLaunch::create(SharedMemory, RunOptions) {
+  throw IsolateError("isolate: this build has no process backend (ISOLATE_PROCESS_BACKEND=OFF)");
+}
+
+void ProcessLaunch::start(Completion) {}
+void ProcessLaunch::cancel() noexcept {}
+
+bool process_backend_available() noexcept { return false; }
+
+}  // namespace isolate::detail

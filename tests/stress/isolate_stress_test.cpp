@@ -1,0 +1,78 @@
+// Stress of CancellableIsolate::run: many concurrent runs from several threads, with cancels
+// landing at random moments (before, during and after the spawn). Run under ThreadSanitizer by
+// ./scripts/test.sh. Every run must end with its worker reaped and its token registration gone.
+#include <isolate/isolate.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "process_table.hpp"
+#include "test_jobs.hpp"
+
+namespace isolate::test {
+namespace {
+
+RunOptions process_backend() { return RunOptions{.backend = Backend::process}; }
+
+class ProcessIsolate : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!detail::process_backend_available()) GTEST_SKIP() << "built without the process backend";
+  }
+};
+
+TEST_F(ProcessIsolate, ManyConcurrentRunsFromSeveralThreadsWithRandomCancels) {
+  constexpr int kThreads = 4;
+  constexpr int kRunsPerThread = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> completed{0};
+  std::atomic<int> cancelled{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 random(static_cast<unsigned>(t));
+      for (int i = 0; i < kRunsPerThread; ++i) {
+        CancellationToken token;
+        const bool cancel = random() % 2 == 0;
+        auto f = cancel ? CancellableIsolate::run(spin, std::string(), token, process_backend())
+                        : CancellableIsolate::run(echo, std::to_string(i), token, process_backend());
+        if (cancel) {
+          std::this_thread::sleep_for(std::chrono::microseconds(random() % 3000));
+          token.cancel();
+          EXPECT_THROW(f.get(), CancelledException);
+          ++cancelled;
+        } else {
+          EXPECT_EQ(f.get(), std::to_string(i));
+          ++completed;
+        }
+        EXPECT_FALSE(token.has_callbacks());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(completed + cancelled, kThreads * kRunsPerThread);
+}
+
+TEST_F(ProcessIsolate, OneTokenCancellingManyRunsFromManyThreadsLeavesNoWorker) {
+  const auto before = child_pids();
+  CancellationToken token;
+  std::vector<std::future<std::string>> runs(24);
+  std::vector<std::thread> starters;
+  for (int t = 0; t < 4; ++t) {
+    starters.emplace_back([&, t] {
+      for (int i = t; i < 24; i += 4) runs[static_cast<std::size_t>(i)] = CancellableIsolate::run(spin, std::string(), token, process_backend());
+    });
+  }
+  std::thread canceller([&] { token.cancel("all at once"); });
+  for (auto& t : starters) t.join();
+  canceller.join();
+  for (auto& f : runs) EXPECT_THROW(f.get(), CancelledException);
+  EXPECT_EQ(child_pids(), before);
+  EXPECT_FALSE(token.has_callbacks());
+}
+
+}  // namespace
+}  // namespace isolate::test

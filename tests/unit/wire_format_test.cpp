@@ -1,0 +1,107 @@
+// Unit tests of the wire format: the bounds-checked reader, segment publication, and the worker
+// argument. Bad or truncated data must be an IsolateError, never a crash.
+#include <isolate/detail/codec.hpp>
+#include <isolate/detail/wire_format.hpp>
+#include <isolate/detail/worker_protocol.hpp>
+#include <isolate/errors.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+namespace isolate::detail {
+namespace {
+
+std::vector<std::byte> bytes_of(std::initializer_list<unsigned> values) {
+  std::vector<std::byte> out;
+  for (auto v : values) out.push_back(static_cast<std::byte>(v));
+  return out;
+}
+
+TEST(ByteReader, ReadsWhatByteWriterWrote) {
+  auto segment = make_request_segment(16);
+  ByteWriter writer(segment);
+  writer.write_string("job");
+  writer.write_u64(0x0102030405060708ull);
+  writer.write_u8(9);
+  publish(segment, writer, SegmentState::requested);
+  ByteReader reader(record_of(segment));
+  EXPECT_EQ(reader.read_string(), "job");
+  EXPECT_EQ(reader.read_u64(), 0x0102030405060708ull);
+  EXPECT_EQ(reader.read_u8(), 9);
+  EXPECT_EQ(reader.remaining(), 0u);
+}
+
+TEST(ByteReader, TruncatedIntegerIsAnIsolateError) {
+  const auto data = bytes_of({1, 2, 3});
+  ByteReader reader(data);
+  EXPECT_THROW(reader.read_u32(), IsolateError);
+}
+
+TEST(ByteReader, StringLengthPastTheEndIsAnIsolateError) {
+  const auto data = bytes_of({200, 0, 0, 0, 'a', 'b'});  // claims 200 bytes, has 2
+  ByteReader reader(data);
+  EXPECT_THROW(reader.read_string(), IsolateError);
+}
+
+TEST(ByteReader, HugeLengthDoesNotOverflowTheBoundsCheck) {
+  ByteReader reader(bytes_of({1, 2}));
+  EXPECT_THROW(reader.read_bytes(~0ull), IsolateError);
+}
+
+TEST(ByteWriter, GrowsTheSegmentForLargeRecords) {
+  auto segment = make_request_segment(0);
+  const auto initial = segment.size();
+  std::vector<char> big(1 << 20, 'x');
+  ByteWriter writer(segment);
+  writer.write(big.data(), big.size());
+  publish(segment, writer, SegmentState::requested);
+  EXPECT_GT(segment.size(), initial);
+  EXPECT_EQ(record_of(segment).size(), big.size());
+  EXPECT_EQ(std::memcmp(record_of(segment).data(), big.data(), big.size()), 0);
+}
+
+TEST(RecordOf, RecordSizeBeyondTheSegmentIsAnIsolateError) {
+  auto segment = make_request_segment(16);
+  header_of(segment).record_size = segment.size();
+  EXPECT_THROW((void)record_of(segment), IsolateError);
+}
+
+TEST(RecordOf, BadMagicIsAnIsolateError) {
+  auto segment = make_request_segment(16);
+  header_of(segment).magic = 0;
+  EXPECT_THROW((void)record_of(segment), IsolateError);
+}
+
+TEST(Codec, MalformedMessagePackIsAnExceptionNotACrash) {
+  const auto data = bytes_of({0xdc, 0xff, 0xff});  // array16 of 65535 elements, none present
+  EXPECT_THROW((void)Codec<nlohmann::json>::decode(data), nlohmann::json::exception);
+}
+
+TEST(WorkerArgument, RoundTrips) {
+  const auto arg = make_worker_argument(1, 3, 4242);
+  const auto parsed = parse_worker_argument(arg);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_TRUE(parsed->valid);
+  EXPECT_EQ(parsed->version, 1u);
+  EXPECT_EQ(parsed->fd, 3);
+  EXPECT_EQ(parsed->parent_pid, 4242);
+}
+
+TEST(WorkerArgument, OtherArgumentsAreNotWorkerArguments) {
+  EXPECT_FALSE(parse_worker_argument("--gtest_filter=*").has_value());
+  EXPECT_FALSE(parse_worker_argument("").has_value());
+}
+
+TEST(WorkerArgument, MalformedWorkerArgumentIsInvalid) {
+  for (const char* bad : {"--isolate-worker=", "--isolate-worker=1:3", "--isolate-worker=1:x:5",
+                          "--isolate-worker=1:3:5:6", "--isolate-worker=1:-3:5", "--isolate-worker=1:3:0"}) {
+    const auto parsed = parse_worker_argument(bad);
+    ASSERT_TRUE(parsed.has_value()) << bad;
+    EXPECT_FALSE(parsed->valid) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace isolate::detail
