@@ -54,7 +54,8 @@ void truncate_fd(int fd, std::size_t size) {
     rc = ::ftruncate(fd, length);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
-    throw_errno("ftruncate to " + std::to_string(size) + " bytes", errno);
+    const int error = errno;  // read before building the message (allocation may touch errno)
+    throw_errno("ftruncate to " + std::to_string(size) + " bytes", error);
   }
 }
 
@@ -97,7 +98,8 @@ void SharedMemory::release() noexcept {
 SharedMemory SharedMemory::create(std::size_t size) {
   const int fd = ::memfd_create("isolate-shm", MFD_CLOEXEC);
   if (fd < 0) {
-    throw_errno("memfd_create", errno);
+    const int error = errno;
+    throw_errno("memfd_create", error);
   }
   SharedMemory segment(fd, nullptr);  // owns fd from here: closed if anything below throws
   if (size > 0) {
@@ -109,7 +111,8 @@ SharedMemory SharedMemory::create(std::size_t size) {
 SharedMemory SharedMemory::adopt(int fd) {
   struct stat info {};
   if (fd < 0 || ::fstat(fd, &info) != 0) {
-    throw_errno("adopt fd " + std::to_string(fd), fd < 0 ? EBADF : errno);
+    const int error = fd < 0 ? EBADF : errno;
+    throw_errno("adopt fd " + std::to_string(fd), error);
   }
   SharedMemory segment(fd, nullptr);  // ownership taken: closed if anything below throws
   if (!S_ISREG(info.st_mode)) {
@@ -118,7 +121,8 @@ SharedMemory SharedMemory::adopt(int fd) {
   }
   const int flags = ::fcntl(fd, F_GETFD);
   if (flags < 0 || ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC) != 0) {
-    throw_errno("adopt fd " + std::to_string(fd) + ": set FD_CLOEXEC", errno);
+    const int error = errno;
+    throw_errno("adopt fd " + std::to_string(fd) + ": set FD_CLOEXEC", error);
   }
   if (info.st_size < 0) {
     throw_errno("adopt fd " + std::to_string(fd) + ": negative size", EINVAL);
@@ -159,7 +163,8 @@ void SharedMemory::resize(std::size_t new_size) {
     // mapping is backed, then map. If mapping fails, shorten the file again.
     struct stat info {};
     if (::fstat(fd_, &info) != 0) {
-      throw_errno("fstat", errno);
+      const int error = errno;
+      throw_errno("fstat", error);
     }
     const bool change_length = info.st_size != to_off_t(new_size);
     if (change_length) {

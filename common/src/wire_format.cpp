@@ -86,6 +86,14 @@ SharedMemory make_request_segment(std::size_t record_hint) {
   header->state.store(static_cast<std::uint32_t>(SegmentState::requested), std::memory_order_relaxed);
   header->response_kind = 0;
   header->record_size = 0;
+  header->segment_size.store(segment.size(), std::memory_order_relaxed);
+  return segment;
+}
+
+SharedMemory make_pool_control_segment(std::size_t slots) {
+  auto segment = SharedMemory::create(sizeof(Doorbell) + slots * sizeof(SlotControl));
+  new (segment.data()) Doorbell{};
+  for (std::size_t i = 0; i < slots; ++i) new (&slot_control(segment, i)) SlotControl{};
   return segment;
 }
 

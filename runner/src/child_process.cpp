@@ -272,7 +272,8 @@ ChildProcess ChildProcess::spawn(const std::filesystem::path& executable,
   for (const int fd : inherit_fds) {
     const int copy = fd < 0 ? -1 : ::fcntl(fd, F_DUPFD_CLOEXEC, first_free);
     if (copy < 0) {
-      throw fail("cannot pass fd " + std::to_string(fd) + ": " + errno_text(fd < 0 ? EBADF : errno));
+      const int error = fd < 0 ? EBADF : errno;  // before building the message
+      throw fail("cannot pass fd " + std::to_string(fd) + ": " + errno_text(error));
     }
     temporaries.fds.push_back(copy);
   }

@@ -89,6 +89,15 @@ TEST(WorkerArgument, RoundTrips) {
   EXPECT_EQ(parsed->parent_pid, 4242);
 }
 
+TEST(WorkerArgument, PoolWorkerArgumentCarriesTheControlSegmentAndSlot) {
+  const auto parsed = parse_worker_argument(make_worker_argument(1, 3, 77, 4, 9));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_TRUE(parsed->valid);
+  EXPECT_EQ(parsed->control_fd, 4);
+  EXPECT_EQ(parsed->slot, 9u);
+  EXPECT_EQ(parse_worker_argument(make_worker_argument(1, 3, 77))->control_fd, -1);
+}
+
 TEST(WorkerArgument, OtherArgumentsAreNotWorkerArguments) {
   EXPECT_FALSE(parse_worker_argument("--gtest_filter=*").has_value());
   EXPECT_FALSE(parse_worker_argument("").has_value());
@@ -96,7 +105,8 @@ TEST(WorkerArgument, OtherArgumentsAreNotWorkerArguments) {
 
 TEST(WorkerArgument, MalformedWorkerArgumentIsInvalid) {
   for (const char* bad : {"--isolate-worker=", "--isolate-worker=1:3", "--isolate-worker=1:x:5",
-                          "--isolate-worker=1:3:5:6", "--isolate-worker=1:-3:5", "--isolate-worker=1:3:0"}) {
+                          "--isolate-worker=1:3:5:6", "--isolate-worker=1:3:5:6:7:8", "--isolate-worker=1:-3:5",
+                          "--isolate-worker=1:3:0", "--isolate-worker=1:3:5:", "--isolate-worker=1:3:5:-4:1"}) {
     const auto parsed = parse_worker_argument(bad);
     ASSERT_TRUE(parsed.has_value()) << bad;
     EXPECT_FALSE(parsed->valid) << bad;

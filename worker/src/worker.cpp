@@ -60,6 +60,28 @@ void serve(detail::SharedMemory& segment) {
   }
 }
 
+/// Serves requests until the parent kills it (or dies: PR_SET_PDEATHSIG). The parent publishes
+/// each request's sequence number in the slot's control block; the worker answers, stores the
+/// number in response_seq, and rings the pool's doorbell.
+int serve_pool(detail::SharedMemory& segment, detail::SharedMemory& control, unsigned slot) {
+  auto& bell = detail::doorbell_of(control).bell;
+  auto& mine = detail::slot_control(control, slot);
+  const auto spin = detail::spin_duration();
+  mine.worker_ready.store(1, std::memory_order_release);
+  bell.ring();  // ready
+  std::uint32_t seen = 0;
+  for (;;) {
+    seen = mine.request.wait_change(seen, spin);
+    // The parent may have grown the segment for a large request.
+    const auto size = detail::header_of(segment).segment_size.load(std::memory_order_acquire);
+    if (size > segment.size()) segment.resize(static_cast<std::size_t>(size));
+    serve(segment);  // may grow (and so remap) the segment for a large response
+    detail::header_of(segment).segment_size.store(segment.size(), std::memory_order_release);
+    mine.response_seq.store(seen, std::memory_order_release);
+    bell.ring();
+  }
+}
+
 }  // namespace
 #endif
 
@@ -88,6 +110,11 @@ std::optional<int> run_worker_if_requested(int argc, char** argv) {
     if (header.magic != detail::kSegmentMagic || header.version != detail::kWireVersion ||
         !header.state.compare_exchange_strong(expected, static_cast<std::uint32_t>(detail::SegmentState::attached))) {
       return detail::kWorkerExitBadSegment;
+    }
+    if (request->control_fd >= 0) {
+      auto control = detail::SharedMemory::adopt(request->control_fd);
+      if (!detail::has_slot(control, request->slot)) return detail::kWorkerExitBadSegment;
+      return serve_pool(segment, control, request->slot);
     }
     serve(segment);
     return 0;

@@ -1,7 +1,8 @@
-// run_options.hpp — where and how a job runs: Backend and RunOptions.
+// run_options.hpp — where and how jobs run: Backend, RunOptions and PoolOptions.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 
 namespace isolate {
@@ -20,6 +21,16 @@ struct RunOptions {
   /// How long a started worker may take to attach to its request before it is killed and the
   /// run fails with IsolateError (a program whose main() lacks run_worker_if_requested, or the
   /// wrong binary, never attaches). Generous by default: sanitizer builds start slowly.
+  std::chrono::nanoseconds start_timeout = std::chrono::seconds(10);
+};
+
+/// Options of an IsolatePool.
+struct PoolOptions {
+  std::size_t workers = 0;  // 0: std::thread::hardware_concurrency()
+  Backend backend = Backend::automatic;
+  std::filesystem::path worker_executable{};
+  /// How long a started worker may take to become ready before it is killed and the pool reports
+  /// IsolateError for the job waiting on it (as RunOptions::start_timeout).
   std::chrono::nanoseconds start_timeout = std::chrono::seconds(10);
 };
 

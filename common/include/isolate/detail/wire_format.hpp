@@ -8,6 +8,7 @@
 // and checks every length against the segment's size: bad data is an IsolateError, never a crash.
 #pragma once
 
+#include <isolate/detail/futex.hpp>
 #include <isolate/detail/shared_memory.hpp>
 #include <isolate/export.hpp>
 
@@ -33,7 +34,26 @@ struct alignas(64) SegmentHeader {
   std::atomic<std::uint32_t> state;  // SegmentState; shared across processes (lock-free)
   std::uint32_t response_kind;       // ResponseKind, valid once state == responded
   std::uint64_t record_size;  // bytes of the record that follows the header
+  std::atomic<std::uint64_t> segment_size;  // pool channel: whoever grew the segment last, its size
 };
+static_assert(sizeof(SegmentHeader) == 64);
+
+/// The control words of one pool worker, at a fixed address (in the pool's control segment) so
+/// the dispatcher can read them while another thread grows and remaps the worker's data segment.
+struct alignas(64) SlotControl {
+  WakeWord request;                         // parent publishes the request's sequence number
+  std::atomic<std::uint32_t> response_seq;  // worker: the sequence number it answered last
+  std::atomic<std::uint32_t> worker_ready;  // worker: 1 once it serves
+};
+
+/// A pool's control segment, mapped by every worker of the pool: the doorbell a worker rings
+/// after each response (the pool's dispatcher waits on it), then one SlotControl per worker.
+struct alignas(64) Doorbell {
+  WakeWord bell;
+};
+inline SlotControl& slot_control(SharedMemory& control, std::size_t slot) noexcept {
+  return reinterpret_cast<SlotControl*>(control.data() + sizeof(Doorbell))[slot];
+}
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 inline constexpr std::size_t kRecordOffset = sizeof(SegmentHeader);
 
@@ -91,6 +111,14 @@ ISOLATE_EXPORT SharedMemory make_request_segment(std::size_t record_hint);
 
 /// Publishes the record written by `writer`: sets record_size, then `state` (release).
 ISOLATE_EXPORT void publish(SharedMemory& segment, const ByteWriter& writer, SegmentState state) noexcept;
+/// A pool's control segment: a Doorbell and `slots` SlotControls, zeroed.
+ISOLATE_EXPORT SharedMemory make_pool_control_segment(std::size_t slots);
+/// True if `control` is large enough for slot `slot`.
+inline bool has_slot(const SharedMemory& control, std::size_t slot) noexcept {
+  return control.size() >= sizeof(Doorbell) + (slot + 1) * sizeof(SlotControl);
+}
+inline Doorbell& doorbell_of(SharedMemory& segment) noexcept { return *reinterpret_cast<Doorbell*>(segment.data()); }
+
 /// The worker's side: publishes a response of `kind`.
 ISOLATE_EXPORT void publish_response(SharedMemory& segment, const ByteWriter& writer, ResponseKind kind) noexcept;
 

@@ -1,8 +1,10 @@
 // worker_protocol.hpp — how the parent tells a process it is a worker (internal).
 //
-// The parent starts the worker executable with one argument, "--isolate-worker=V:FD:PPID":
-// wire version, the fd of the shared segment, and the parent's pid (the worker exits at once if
-// its parent is already gone). Anything else in argv[1] means "not a worker".
+// The parent starts the worker executable with one argument, "--isolate-worker=V:FD:PPID" for a
+// one-shot run or "--isolate-worker=V:FD:PPID:BELL" for a pool worker: wire version, the fd of
+// the shared segment, the parent's pid (the worker exits at once if its parent is already gone)
+// and, for a pool worker, the fd of the pool's control segment and its slot in it. Anything else in argv[1] means "not a
+// worker".
 #pragma once
 
 #include <charconv>
@@ -27,10 +29,15 @@ struct WorkerArgument {
   unsigned version = 0;
   int fd = -1;
   pid_t parent_pid = 0;
+  int control_fd = -1;  // >= 0: a pool worker
+  unsigned slot = 0;
 };
 
-inline std::string make_worker_argument(unsigned version, int fd, pid_t parent) {
-  return std::string(kWorkerFlag) + std::to_string(version) + ":" + std::to_string(fd) + ":" + std::to_string(parent);
+inline std::string make_worker_argument(unsigned version, int fd, pid_t parent, int control_fd = -1,
+                                        unsigned slot = 0) {
+  auto arg = std::string(kWorkerFlag) + std::to_string(version) + ":" + std::to_string(fd) + ":" + std::to_string(parent);
+  if (control_fd >= 0) arg += ":" + std::to_string(control_fd) + ":" + std::to_string(slot);
+  return arg;
 }
 
 /// nullopt: not a worker argument; valid == false: a worker argument that does not parse.
@@ -40,17 +47,16 @@ inline std::optional<WorkerArgument> parse_worker_argument(std::string_view arg)
   WorkerArgument out;
   const char* p = arg.data();
   const char* end = arg.data() + arg.size();
-  auto field = [&](auto& value, bool last) {
+  auto field = [&](auto& value) {
     auto [next, ec] = std::from_chars(p, end, value);
     if (ec != std::errc() || next == p) return false;
     p = next;
-    if (last) return p == end;
-    if (p == end || *p != ':') return false;
-    ++p;
+    if (p != end && *p == ':') ++p;
     return true;
   };
-  out.valid = field(out.version, false) && field(out.fd, false) && field(out.parent_pid, true) && out.fd >= 0 &&
-              out.parent_pid > 0;
+  out.valid = field(out.version) && field(out.fd) && field(out.parent_pid) && out.fd >= 0 && out.parent_pid > 0;
+  if (out.valid && p != end) out.valid = field(out.control_fd) && out.control_fd >= 0 && p != end && field(out.slot);
+  if (p != end || (arg.size() > 0 && arg.back() == ':')) out.valid = false;
   return out;
 }
 

@@ -1,0 +1,80 @@
+// isolate_pool.hpp — IsolatePool: warm workers with CancellableIsolate::run's contract.
+//
+//   isolate::IsolatePool pool({.workers = 4});
+//   auto f = pool.run(parse, text, token);   // no process start on the critical path
+#pragma once
+
+#include <isolate/cancellable_isolate.hpp>
+#include <isolate/detail/pool_core.hpp>
+
+#include <future>
+#include <memory>
+#include <type_traits>
+
+namespace isolate {
+
+/// A pool of warm workers. Workers start once (in the constructor, in the background) and are
+/// reused: a job goes to an idle worker over its shared-memory channel; jobs beyond the free
+/// workers wait in a FIFO queue, and a queued job whose token fires leaves the queue without
+/// touching a worker. Cancelling a running job kills only its worker, which is replaced in the
+/// background; so is a worker that crashes. The future of run() follows
+/// CancellableIsolate::run's contract (outputs, the token's exact exception, JobError,
+/// WorkerCrashed, IsolateError), except that a pool worker lives on between jobs.
+/// With Backend::thread (or automatic where processes are unsupported) the workers are threads
+/// of this process, with the thread backend's semantics.
+/// Thread safety: run() and size() may be called from any thread, concurrently.
+class IsolatePool {
+ public:
+  /// Starts the workers (asynchronously). Throws IsolateError for Backend::process where it is
+  /// not built, std::system_error if a thread cannot be started.
+  explicit IsolatePool(PoolOptions options = {}) : core_(detail::make_pool_core(options)) {}
+  /// Kills and reaps every worker; running and queued futures complete with
+  /// CancelledException("pool destroyed"). A thread pool requests stop and joins its threads.
+  ~IsolatePool() { core_->shutdown(); }
+  IsolatePool(const IsolatePool&) = delete;
+  IsolatePool& operator=(const IsolatePool&) = delete;
+
+  /// Runs `job` on a pool worker; returns at once. See the class comment.
+  template <class In, class Out>
+  std::future<Out> run(const Job<In, Out>& job, std::type_identity_t<In> input, CancellationToken token = {}) {
+    if (auto e = token.exception()) return detail::failed_future<Out>(e);
+    auto task = std::make_shared<detail::PoolTask>();
+    std::weak_ptr<detail::PoolCore> core = core_;
+    std::weak_ptr<detail::PoolTask> weak_task = task;
+    auto result = detail::CancellableResult<Out>::create([core, weak_task] {
+      auto c = core.lock();
+      auto t = weak_task.lock();
+      if (c && t) c->cancel(t);
+    });
+    auto future = result->get_future();
+    auto shared_input = std::make_shared<In>(std::move(input));
+    task->job = job.name();
+    task->tag = detail::Codec<In>::tag;
+    task->encode = [shared_input](detail::ByteWriter& writer) { detail::write_payload<In>(*shared_input, writer); };
+    task->run_here = [fn = job.function(), shared_input, result](JobContext& context) {
+      if (result->is_done()) return;
+      try {
+        result->set_value((*fn)(*shared_input, context));
+      } catch (...) {
+        result->set_exception(std::current_exception());
+      }
+    };
+    task->completion = {
+        [result] { return result->claim(); },
+        [result](std::span<const std::byte> payload) { result->fulfil_value(detail::Codec<Out>::decode(payload)); },
+        [result](std::exception_ptr error) { result->fulfil_exception(std::move(error)); },
+    };
+    result->attach(token);
+    if (result->is_done()) return future;
+    core_->submit(std::move(task));
+    return future;
+  }
+
+  /// The number of workers.
+  [[nodiscard]] std::size_t size() const noexcept { return core_->size(); }
+
+ private:
+  std::shared_ptr<detail::PoolCore> core_;
+};
+
+}  // namespace isolate

@@ -1,0 +1,444 @@
+// process_pool_core.cpp — warm worker processes, each with its own shared-memory channel.
+//
+// Each slot owns a worker process and a memfd segment (its channel: a SegmentHeader whose
+// `request` word carries the sequence number of the current request). A job goes to an idle
+// slot: its input is encoded straight into the slot's segment by the thread that dispatches it,
+// and the worker is woken through the futex word (it spins briefly after each job, so a busy
+// pool pays no syscall). Workers ring the pool's doorbell after each response; the dispatcher
+// thread waits on the doorbell (spin, then futex), reads responses and completes futures, and
+// hands queued jobs to the slots that free up. Worker deaths come from the supervisor (pidfd):
+// the slot's job fails (WorkerCrashed) unless its token already claimed it, and the slot is
+// respawned in the background. A worker that never becomes ready fails its job with
+// IsolateError; three such starts in a row mark the pool broken (every job then fails at once
+// with that error) instead of respawning forever.
+#include <isolate/detail/exception_registry.hpp>
+#include <isolate/detail/executor.hpp>
+#include <isolate/detail/pool_core.hpp>
+#include <isolate/detail/timer_service.hpp>
+#include <isolate/detail/worker_protocol.hpp>
+#include <isolate/errors.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "child_process.hpp"
+#include "supervisor.hpp"
+
+namespace isolate::detail {
+namespace {
+
+constexpr unsigned kMaxConsecutiveStartFailures = 3;
+
+/// One worker process and its channel.
+struct Worker {
+  SlotControl* control = nullptr;  // in the pool's control segment: a fixed address
+  std::shared_ptr<ChildProcess> child;
+  SharedMemory segment;
+  std::uint32_t sent = 0;        // sequence number of the last request (dispatching thread)
+  bool start_timed_out = false;  // guarded by the pool mutex
+  TimerService::Handle start_timer;
+
+  [[nodiscard]] bool ready() const noexcept { return control->worker_ready.load(std::memory_order_acquire) != 0; }
+  [[nodiscard]] bool answered() const noexcept { return control->response_seq.load(std::memory_order_acquire) == sent; }
+  /// Maps the segment's current size (the worker may have grown it for a response).
+  void refresh() {
+    const auto announced = header_of(segment).segment_size.load(std::memory_order_acquire);
+    if (announced == segment.size()) return;
+    struct stat st {};
+    if (::fstat(segment.fd(), &st) != 0) throw IsolateError("isolate: cannot stat a pool worker's segment");
+    segment.resize(static_cast<std::size_t>(st.st_size));
+  }
+};
+
+// A slot's data segment is touched by one thread at a time: the dispatching thread while
+// `writing` (it may grow and so remap the segment) and the dispatcher thread while `settling`
+// (it reads the response, may remap). The control words are at fixed addresses.
+enum class SlotState { spawning, idle, writing, busy, settling, dead };
+
+struct Slot {
+  std::shared_ptr<Worker> worker;
+  std::shared_ptr<PoolTask> task;
+  SlotState state = SlotState::spawning;
+};
+
+void fail(const std::shared_ptr<PoolTask>& task, std::exception_ptr error) {
+  if (task->completion.claim && task->completion.claim()) task->completion.fail(std::move(error));
+}
+
+class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_this<ProcessPoolCore> {
+ public:
+  ProcessPoolCore(std::size_t workers, PoolOptions options)
+      : options_(std::move(options)), control_(make_pool_control_segment(workers)), slots_(workers) {
+    if (options_.worker_executable.empty()) options_.worker_executable = "/proc/self/exe";
+  }
+
+  void start() {
+    (void)TimerService::instance();  // constructed before the supervisor: outlives it at exit
+    (void)Executor::instance();
+    dispatcher_ = std::thread([this] { dispatch_loop(); });
+    for (std::size_t i = 0; i < slots_.size(); ++i) post_spawn(i);
+  }
+
+  ~ProcessPoolCore() override { shutdown(); }
+
+  void submit(std::shared_ptr<PoolTask> task) override {
+    std::unique_lock lock(mutex_);
+    if (stopping_) {
+      lock.unlock();
+      fail(task, std::make_exception_ptr(CancelledException("pool destroyed")));
+      return;
+    }
+    if (broken_) {
+      auto error = broken_;
+      lock.unlock();
+      fail(task, error);
+      return;
+    }
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].state == SlotState::idle) {
+        auto worker = assign(i, task);
+        lock.unlock();
+        dispatch(i, worker, task);
+        return;
+      }
+    }
+    queue_.push_back(std::move(task));
+  }
+
+  void cancel(const std::shared_ptr<PoolTask>& task) noexcept override {
+    std::shared_ptr<Worker> victim;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+        if (*it == task) {
+          queue_.erase(it);  // never touched a worker
+          return;
+        }
+      }
+      for (auto& slot : slots_) {
+        if (slot.task == task && (slot.state == SlotState::busy || slot.state == SlotState::writing)) {
+          victim = slot.worker;
+          slot.task = nullptr;
+          slot.state = SlotState::dead;  // on_exit respawns it
+          break;
+        }
+      }
+    }
+    if (victim) {
+      victim->child->kill();
+      (void)victim->child->wait();
+    }
+  }
+
+  void shutdown() noexcept override {
+    std::vector<std::shared_ptr<PoolTask>> tasks;
+    std::vector<std::shared_ptr<Worker>> workers;
+    {
+      std::unique_lock lock(mutex_);
+      if (stopping_) return;
+      stopping_ = true;
+      // A spawn in flight sees stopping_ and kills (and reaps) its worker; wait for it.
+      if (!Supervisor::instance().running_in_this_thread()) {
+        spawned_.wait(lock, [&] { return spawns_in_flight_ == 0; });
+      }
+      tasks.assign(queue_.begin(), queue_.end());
+      queue_.clear();
+      for (auto& slot : slots_) {
+        if (slot.task) tasks.push_back(std::move(slot.task));
+        if (slot.worker) workers.push_back(std::move(slot.worker));
+        slot.state = SlotState::dead;
+      }
+    }
+    for (auto& task : tasks) fail(task, std::make_exception_ptr(CancelledException("pool destroyed")));
+    for (auto& worker : workers) {
+      TimerService::instance().cancel(worker->start_timer);
+      worker->child->kill();
+      (void)worker->child->wait();
+    }
+    doorbell_of(control_).bell.ring();
+    if (dispatcher_.joinable()) dispatcher_.join();
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept override { return slots_.size(); }
+
+ private:
+  // ---- spawning (supervisor thread) ----------------------------------------------------------
+
+  /// Spawns slot i's worker on the supervisor thread. shutdown() waits for spawns in flight, so
+  /// no worker can appear after the pool is gone.
+  void post_spawn(std::size_t i) {
+    {
+      std::lock_guard lock(mutex_);
+      ++spawns_in_flight_;
+    }
+    std::weak_ptr<ProcessPoolCore> weak = weak_from_this();
+    if (!Supervisor::instance().post([weak, i] {
+          if (auto self = weak.lock()) {
+            self->spawn(i);
+            self->spawn_done();
+          }
+        })) {
+      spawn_done();
+      mark_broken(std::make_exception_ptr(IsolateError("isolate: the program is shutting down")));
+    }
+  }
+
+  void spawn_done() {
+    std::lock_guard lock(mutex_);
+    --spawns_in_flight_;
+    spawned_.notify_all();
+  }
+
+  void spawn(std::size_t i) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_ || broken_) return;
+    }
+    auto worker = std::make_shared<Worker>();
+    // The previous worker of this slot is dead and reaped: its control words start over.
+    worker->control = new (&slot_control(control_, i)) SlotControl{};
+    try {
+      worker->segment = make_request_segment(64 * 1024);
+      worker->child = std::make_shared<ChildProcess>(ChildProcess::spawn(
+          options_.worker_executable,
+          {make_worker_argument(kWireVersion, 3, ::getpid(), 4, static_cast<unsigned>(i))},
+          {worker->segment.fd(), control_.fd()}));
+    } catch (...) {
+      mark_broken(std::current_exception());
+      return;
+    }
+    std::weak_ptr<ProcessPoolCore> weak = weak_from_this();
+    worker->start_timer = TimerService::instance().schedule(
+        TimerService::Clock::now() + options_.start_timeout, [weak, i, w = std::weak_ptr<Worker>(worker)] {
+          auto self = weak.lock();
+          auto target = w.lock();
+          if (self && target) self->on_start_timeout(i, target);
+        });
+    std::shared_ptr<PoolTask> next;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) {
+        worker->child->kill();
+        (void)worker->child->wait();
+        return;
+      }
+      slots_[i].worker = worker;
+      slots_[i].state = SlotState::idle;
+      if (!queue_.empty()) {
+        next = std::move(queue_.front());
+        queue_.pop_front();
+        assign(i, next);
+      }
+    }
+    (void)Supervisor::instance().watch(worker->child, [weak, i, w = std::weak_ptr<Worker>(worker)](ExitStatus status) {
+      auto self = weak.lock();
+      auto target = w.lock();
+      if (self && target) self->on_exit(i, target, status);
+    });
+    if (next) dispatch(i, worker, next);
+  }
+
+  void on_start_timeout(std::size_t i, const std::shared_ptr<Worker>& worker) {
+    std::lock_guard lock(mutex_);
+    if (slots_[i].worker != worker || worker->ready()) return;
+    worker->start_timed_out = true;
+    worker->child->kill();
+  }
+
+  void on_exit(std::size_t i, const std::shared_ptr<Worker>& worker, const ExitStatus& status) {
+    TimerService::instance().cancel(worker->start_timer);
+    std::shared_ptr<PoolTask> task;
+    bool respawn = false;
+    std::exception_ptr start_failure;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_ || slots_[i].worker != worker) return;
+      task = std::move(slots_[i].task);
+      slots_[i].worker = nullptr;
+      slots_[i].state = SlotState::dead;
+      if (!worker->ready()) {
+        start_failure = std::make_exception_ptr(IsolateError(
+            "isolate: a pool worker (" + options_.worker_executable.string() + ") " +
+            (worker->start_timed_out ? "did not become ready in time and was killed"
+                                     : "ended (" + to_string(status) + ") before it was ready") +
+            "; is isolate::run_worker_if_requested(argc, argv) the first line of its main(), or is "
+            "worker_executable the right program?"));
+        ++start_failures_;
+      } else {
+        start_failures_ = 0;
+      }
+      respawn = start_failures_ < kMaxConsecutiveStartFailures;
+    }
+    if (!respawn) mark_broken(start_failure);
+    if (task) {
+      if (start_failure) {
+        fail(task, start_failure);
+      } else {
+        fail(task, std::make_exception_ptr(WorkerCrashed(status.signal, status.exit_code)));
+      }
+    }
+    if (respawn) post_spawn(i);
+  }
+
+  void mark_broken(std::exception_ptr error) {
+    std::deque<std::shared_ptr<PoolTask>> queued;
+    {
+      std::lock_guard lock(mutex_);
+      if (!broken_) broken_ = error;
+      queued.swap(queue_);
+    }
+    for (auto& task : queued) fail(task, error);
+  }
+
+  // ---- dispatching ---------------------------------------------------------------------------
+
+  /// Gives slot i to `task` (mutex held); returns its worker. dispatch() must follow.
+  std::shared_ptr<Worker> assign(std::size_t i, const std::shared_ptr<PoolTask>& task) {
+    slots_[i].task = task;
+    slots_[i].state = SlotState::writing;
+    return slots_[i].worker;
+  }
+
+  /// Writes `task`'s request into the worker's segment and wakes it (mutex not held).
+  void dispatch(std::size_t i, const std::shared_ptr<Worker>& worker, const std::shared_ptr<PoolTask>& task) {
+    try {
+      worker->refresh();
+      ByteWriter writer(worker->segment);
+      writer.write_string(task->job);
+      writer.write_string(task->tag);
+      task->encode(writer);
+      task->encode = nullptr;  // the input is in the segment now: free it
+      header_of(worker->segment).segment_size.store(worker->segment.size(), std::memory_order_relaxed);
+      publish(worker->segment, writer, SegmentState::requested);
+      std::uint32_t seq;
+      {
+        std::lock_guard lock(mutex_);
+        if (slots_[i].worker != worker || slots_[i].state != SlotState::writing) return;  // cancelled meanwhile
+        seq = ++worker->sent;
+        slots_[i].state = SlotState::busy;
+      }
+      worker->control->request.publish(seq);
+    } catch (...) {
+      // Nothing reached the worker: the slot is free again.
+      const auto error = std::current_exception();
+      release_slot(i, worker);
+      fail(task, error);
+    }
+  }
+
+  /// Slot i's job is over (mutex not held): give it the next queued job, or mark it idle.
+  void release_slot(std::size_t i, const std::shared_ptr<Worker>& worker) {
+    std::shared_ptr<PoolTask> next;
+    {
+      std::lock_guard lock(mutex_);
+      if (slots_[i].worker != worker || slots_[i].state == SlotState::dead) return;
+      slots_[i].task = nullptr;
+      slots_[i].state = SlotState::idle;
+      if (!queue_.empty()) {
+        next = std::move(queue_.front());
+        queue_.pop_front();
+        assign(i, next);
+      }
+    }
+    if (next) dispatch(i, worker, next);
+  }
+
+  void dispatch_loop() {
+    auto& bell = doorbell_of(control_).bell;
+    const auto spin = spin_duration();
+    std::uint32_t seen = bell.value.load(std::memory_order_acquire);
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+      }
+      collect();
+      seen = bell.wait_change(seen, spin, std::chrono::milliseconds(100));
+    }
+  }
+
+  /// Completes every answered job and moves its slot on.
+  void collect() {
+    struct Answered {
+      std::size_t slot;
+      std::shared_ptr<Worker> worker;
+      std::shared_ptr<PoolTask> task;
+    };
+    std::vector<Answered> answered;
+    {
+      std::lock_guard lock(mutex_);
+      for (std::size_t i = 0; i < slots_.size(); ++i) {
+        auto& slot = slots_[i];
+        if (slot.state == SlotState::busy && slot.worker->answered()) {
+          slot.state = SlotState::settling;  // keeps the segment ours until the response is read
+          answered.push_back({i, slot.worker, std::move(slot.task)});
+        }
+      }
+    }
+    for (auto& a : answered) {
+      TimerService::instance().cancel(a.worker->start_timer);  // it answered: it is ready
+      settle(*a.worker, a.task);
+      release_slot(a.slot, a.worker);
+    }
+  }
+
+  void settle(Worker& worker, const std::shared_ptr<PoolTask>& task) noexcept {
+    if (!task->completion.claim()) return;  // its token won; the worker finished anyway
+    try {
+      worker.refresh();
+      auto& header = header_of(worker.segment);
+      if (header.state.load(std::memory_order_acquire) != static_cast<std::uint32_t>(SegmentState::responded)) {
+        throw IsolateError("isolate: a pool worker answered without a response");
+      }
+      ByteReader reader(record_of(worker.segment));
+      switch (static_cast<ResponseKind>(header.response_kind)) {
+        case ResponseKind::value:
+          task->completion.deliver(reader.read_bytes(reader.read_u64()));
+          return;
+        case ResponseKind::error: {
+          auto type = reader.read_string();
+          auto message = reader.read_string();
+          task->completion.fail(rebuild_exception(type, message));
+          return;
+        }
+      }
+      throw IsolateError("isolate: a pool worker sent a response of unknown kind");
+    } catch (...) {
+      task->completion.fail(std::current_exception());
+    }
+  }
+
+  PoolOptions options_;
+  SharedMemory control_;  // the doorbell and every slot's control words
+  std::mutex mutex_;
+  std::vector<Slot> slots_;
+  std::deque<std::shared_ptr<PoolTask>> queue_;
+  bool stopping_ = false;
+  std::exception_ptr broken_;
+  unsigned start_failures_ = 0;
+  std::size_t spawns_in_flight_ = 0;
+  std::condition_variable spawned_;
+  std::thread dispatcher_;
+};
+
+}  // namespace
+
+PoolCore::~PoolCore() = default;
+
+std::shared_ptr<PoolCore> make_pool_core(const PoolOptions& options) {
+  const std::size_t workers = options.workers != 0 ? options.workers : std::max(1u, std::thread::hardware_concurrency());
+  const bool threads = options.backend == Backend::thread ||
+                       (options.backend == Backend::automatic && !process_backend_available());
+  if (threads) return make_thread_pool_core(workers);
+  auto core = std::make_shared<ProcessPoolCore>(workers, options);
+  core->start();
+  return core;
+}
+
+}  // namespace isolate::detail

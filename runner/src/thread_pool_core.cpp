@@ -1,0 +1,102 @@
+// thread_pool_core.cpp — an IsolatePool of threads (Backend::thread): a fixed set of threads
+// taking jobs from a FIFO queue. Cancelling completes the future at once and requests stop
+// through the job's JobContext; the thread is busy until the job returns.
+#include <isolate/detail/pool_core.hpp>
+#include <isolate/errors.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace isolate::detail {
+namespace {
+
+class ThreadPoolCore final : public PoolCore {
+ public:
+  explicit ThreadPoolCore(std::size_t workers) {
+    threads_.reserve(workers);
+    for (std::size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { loop(); });
+  }
+  ~ThreadPoolCore() override { shutdown(); }
+
+  void submit(std::shared_ptr<PoolTask> task) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (!stopping_) {
+        queue_.push_back(std::move(task));
+        work_.notify_one();
+        return;
+      }
+    }
+    finish(task);
+  }
+
+  void cancel(const std::shared_ptr<PoolTask>& task) noexcept override {
+    {
+      std::lock_guard lock(mutex_);
+      for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+        if (*it == task) {
+          queue_.erase(it);
+          return;
+        }
+      }
+    }
+    task->stop.request_stop();
+  }
+
+  void shutdown() noexcept override {
+    std::vector<std::shared_ptr<PoolTask>> tasks;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      stopping_ = true;
+      tasks.assign(queue_.begin(), queue_.end());
+      queue_.clear();
+      tasks.insert(tasks.end(), running_.begin(), running_.end());
+    }
+    work_.notify_all();
+    for (auto& task : tasks) finish(task);
+    for (auto& thread : threads_) thread.join();
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept override { return threads_.size(); }
+
+ private:
+  static void finish(const std::shared_ptr<PoolTask>& task) noexcept {
+    task->stop.request_stop();
+    if (task->completion.claim()) task->completion.fail(std::make_exception_ptr(CancelledException("pool destroyed")));
+  }
+
+  void loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      auto task = std::move(queue_.front());
+      queue_.pop_front();
+      running_.push_back(task);
+      lock.unlock();
+      JobContext context(task->stop.get_token());
+      task->run_here(context);
+      lock.lock();
+      std::erase(running_, task);
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable work_;
+  std::deque<std::shared_ptr<PoolTask>> queue_;
+  std::vector<std::shared_ptr<PoolTask>> running_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+std::shared_ptr<PoolCore> make_thread_pool_core(std::size_t workers) {
+  return std::make_shared<ThreadPoolCore>(workers);
+}
+
+}  // namespace isolate::detail

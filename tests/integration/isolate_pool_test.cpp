@@ -1,0 +1,231 @@
+// Integration tests of IsolatePool: warm worker processes (this binary re-executed) reused over
+// their shared-memory channels, the FIFO queue, cancellation, replacement and shutdown; and the
+// thread-backed pool with the same API.
+#include <isolate/isolate.hpp>
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "process_helpers.hpp"
+#include "process_table.hpp"
+#include "test_jobs.hpp"
+
+namespace isolate::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ProcessPool : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!detail::process_backend_available()) GTEST_SKIP() << "built without the process backend";
+  }
+  static PoolOptions options(std::size_t workers) { return PoolOptions{.workers = workers, .backend = Backend::process}; }
+};
+
+pid_t worker_pid(IsolatePool& pool) {
+  return pool.run(process_report, std::string()).get().at("pid").get<pid_t>();
+}
+
+pid_t wait_for_pid_file(const std::filesystem::path& file) {
+  EXPECT_TRUE(eventually([&] { return std::filesystem::exists(file); }, 20s)) << "worker never started";
+  return static_cast<pid_t>(std::stol(read_file(file)));
+}
+
+TEST_F(ProcessPool, SizeIsTheNumberOfWorkers) {
+  IsolatePool pool(options(3));
+  EXPECT_EQ(pool.size(), 3u);
+}
+
+TEST_F(ProcessPool, ReusesItsWarmWorkerForEveryJob) {
+  IsolatePool pool(options(1));
+  const pid_t first = worker_pid(pool);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(pool.run(echo, std::to_string(i)).get(), std::to_string(i));
+  EXPECT_EQ(worker_pid(pool), first);
+  EXPECT_NE(first, ::getpid());
+}
+
+TEST_F(ProcessPool, RoundTripsBytesJsonTypesAndLargePayloads) {
+  IsolatePool pool(options(2));
+  nlohmann::json doc = {{"k", {1, 2.5, "three", nullptr}}};
+  EXPECT_EQ(pool.run(echo_json, doc).get(), doc);
+  EXPECT_EQ(pool.run(mirror_point, Point{1, 2, "x"}).get(), (Point{2, 1, "x!"}));
+  std::vector<std::uint8_t> big(32u << 20);
+  std::mt19937 random(3);
+  for (auto& b : big) b = static_cast<std::uint8_t>(random());
+  EXPECT_TRUE(pool.run(echo_bytes, big).get() == big);  // grows both ways through the channel
+  EXPECT_EQ(pool.run(echo, std::string("small after big")).get(), "small after big");
+}
+
+TEST_F(ProcessPool, JobExceptionsComeBackAsForCancellableIsolate) {
+  IsolatePool pool(options(1));
+  EXPECT_THROW(pool.run(throw_named, std::string("invalid_argument")).get(), std::invalid_argument);
+  EXPECT_THROW(pool.run(throw_named, std::string("quota")).get(), QuotaExceeded);
+  EXPECT_THROW(pool.run(throw_named, std::string("unregistered")).get(), JobError);
+  EXPECT_EQ(pool.run(echo, std::string("still serving")).get(), "still serving");
+}
+
+TEST_F(ProcessPool, QueuedJobsRunInSubmissionOrder) {
+  IsolatePool pool(options(1));
+  auto slow = pool.run(sleep_ms, 200);
+  std::vector<std::future<std::string>> queued;
+  for (int i = 0; i < 5; ++i) queued.push_back(pool.run(echo, std::to_string(i)));
+  queued.back().wait();
+  for (auto& f : queued) EXPECT_EQ(f.wait_for(0s), std::future_status::ready) << "FIFO: earlier jobs finish first";
+  EXPECT_EQ(slow.wait_for(0s), std::future_status::ready);
+}
+
+TEST_F(ProcessPool, CancelledQueuedJobLeavesTheQueueWithoutTouchingAWorker) {
+  IsolatePool pool(options(1));
+  TempDir dir;
+  CancellationToken busy;
+  auto running = pool.run(spin, (dir / "pid").string(), busy);
+  const pid_t worker = wait_for_pid_file(dir / "pid");
+  CancellationToken token;
+  auto queued = pool.run(echo, std::string("never"), token);
+  token.cancel("not needed");
+  ASSERT_EQ(queued.wait_for(0s), std::future_status::ready);
+  EXPECT_THROW(queued.get(), CancelledException);
+  EXPECT_FALSE(pid_gone(worker)) << "cancelling a queued job must not touch the busy worker";
+  EXPECT_FALSE(token.has_callbacks());
+  busy.cancel();
+  EXPECT_THROW(running.get(), CancelledException);
+}
+
+TEST_F(ProcessPool, CancellingARunningJobKillsOnlyItsWorkerWhichIsReplaced) {
+  IsolatePool pool(options(2));
+  TempDir dir;
+  CancellationToken first_token;
+  CancellationToken second_token;
+  auto first = pool.run(spin, (dir / "a").string(), first_token);
+  auto second = pool.run(spin, (dir / "b").string(), second_token);
+  const pid_t a = wait_for_pid_file(dir / "a");
+  const pid_t b = wait_for_pid_file(dir / "b");
+  first_token.cancel();
+  ASSERT_EQ(first.wait_for(0s), std::future_status::ready);
+  EXPECT_THROW(first.get(), CancelledException);
+  EXPECT_TRUE(pid_gone(a)) << "the cancelled job's worker is killed and reaped";
+  EXPECT_FALSE(pid_gone(b)) << "the other worker is untouched";
+  // The replacement serves the next job while b still spins.
+  EXPECT_EQ(pool.run(echo, std::string("after cancel")).get(), "after cancel");
+  second_token.cancel();
+  EXPECT_THROW(second.get(), CancelledException);
+  EXPECT_EQ(pool.size(), 2u);
+}
+
+TEST_F(ProcessPool, CrashedWorkerGivesWorkerCrashedAndIsReplaced) {
+  IsolatePool pool(options(1));
+  try {
+    pool.run(crash, std::string()).get();
+    FAIL() << "expected WorkerCrashed";
+  } catch (const WorkerCrashed& e) {
+    EXPECT_EQ(e.signal(), SIGSEGV);
+  }
+  EXPECT_EQ(pool.run(echo, std::string("replaced")).get(), "replaced");
+}
+
+TEST_F(ProcessPool, DestructorCompletesRunningAndQueuedJobsAndReapsEveryWorker) {
+  const auto before = child_pids();
+  std::future<std::string> running;
+  std::future<std::string> queued;
+  pid_t worker = 0;
+  {
+    IsolatePool pool(options(1));
+    TempDir dir;
+    running = pool.run(spin, (dir / "pid").string());
+    worker = wait_for_pid_file(dir / "pid");
+    queued = pool.run(echo, std::string("queued"));
+  }
+  for (auto* f : {&running, &queued}) {
+    try {
+      f->get();
+      FAIL() << "expected CancelledException";
+    } catch (const CancelledException& e) {
+      EXPECT_EQ(e.reason(), "pool destroyed");
+    }
+  }
+  EXPECT_TRUE(pid_gone(worker));
+  EXPECT_EQ(child_pids(), before);
+}
+
+TEST_F(ProcessPool, WorkerThatNeverBecomesReadyFailsWithIsolateErrorAndStopsRespawning) {
+  IsolatePool pool(PoolOptions{.workers = 1, .backend = Backend::process, .worker_executable = "/bin/true"});
+  EXPECT_THROW(pool.run(echo, std::string("x")).get(), IsolateError);
+  // After repeated start failures the pool says so at once instead of respawning forever.
+  ASSERT_TRUE(eventually([&] {
+    auto f = pool.run(echo, std::string("y"));
+    try {
+      f.get();
+    } catch (const IsolateError& e) {
+      return std::string(e.what()).find("before it was ready") != std::string::npos;
+    }
+    return false;
+  }, 20s));
+}
+
+TEST_F(ProcessPool, ManyThreadsWithRandomCancelsEveryFutureCompletes) {
+  IsolatePool pool(options(2));
+  std::vector<std::thread> threads;
+  std::atomic<int> done{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 random(static_cast<unsigned>(t) + 10);
+      for (int i = 0; i < 30; ++i) {
+        CancellationToken token;
+        auto f = pool.run(sleep_ms, static_cast<int>(random() % 3), token);
+        if (random() % 3 == 0) token.cancel();
+        try {
+          EXPECT_LT(f.get(), 3);
+        } catch (const CancelledException&) {
+        }
+        EXPECT_FALSE(token.has_callbacks());
+        ++done;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(done.load(), 120);
+  EXPECT_EQ(pool.run(echo, std::string("alive")).get(), "alive");
+}
+
+// --- the thread-backed pool -------------------------------------------------------------------
+
+TEST(ThreadPool, RunsJobsWithTheSameApi) {
+  IsolatePool pool(PoolOptions{.workers = 2, .backend = Backend::thread});
+  EXPECT_EQ(pool.size(), 2u);
+  EXPECT_EQ(pool.run(echo, std::string("t")).get(), "t");
+  EXPECT_EQ(pool.run(mirror_point, Point{7, 8, "z"}).get(), (Point{8, 7, "z!"}));
+  EXPECT_THROW(pool.run(throw_named, std::string("unregistered")).get(), Unregistered);
+}
+
+TEST(ThreadPool, CancelCompletesAtOnceAndRequestsStop) {
+  IsolatePool pool(PoolOptions{.workers = 1, .backend = Backend::thread});
+  CancellationToken token;
+  auto f = pool.run(wait_for_stop, std::string(), token);
+  auto queued = pool.run(echo, std::string("next"));
+  token.cancel();
+  ASSERT_EQ(f.wait_for(0s), std::future_status::ready);
+  EXPECT_THROW(f.get(), CancelledException);
+  EXPECT_EQ(queued.get(), "next") << "the job saw stop_requested() and freed its thread";
+}
+
+TEST(ThreadPool, DestructorRequestsStopCompletesEveryFutureAndJoins) {
+  std::future<std::string> running;
+  std::future<std::string> queued;
+  {
+    IsolatePool pool(PoolOptions{.workers = 1, .backend = Backend::thread});
+    running = pool.run(wait_for_stop, std::string());
+    queued = pool.run(echo, std::string("never"));
+  }
+  EXPECT_THROW(running.get(), CancelledException);
+  EXPECT_THROW(queued.get(), CancelledException);
+}
+
+}  // namespace
+}  // namespace isolate::test
