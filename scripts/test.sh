@@ -24,13 +24,14 @@ mkdir -p "$BUILD"
 section "AddressSanitizer + UndefinedBehaviorSanitizer: unit and integration suites"
 # handle_segv=0: the crash tests must see a worker really die of SIGSEGV, not ASan's report.
 configure "$BUILD/asan" -DCMAKE_BUILD_TYPE=Debug -DISOLATE_SANITIZE=address,undefined -DISOLATE_EXAMPLES=OFF
-cmake --build "$BUILD/asan" -j "$JOBS"
+SUITES=(isolate_unit_tests isolate_integration_tests isolate_stress_tests)
+cmake --build "$BUILD/asan" -j "$JOBS" --target "${SUITES[@]}"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:handle_segv=0:handle_abort=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$BUILD/asan" -L 'unit|integration' --output-on-failure -j "$JOBS"
 
 section "ThreadSanitizer: every suite (the stress suite is the concurrency one)"
 configure "$BUILD/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DISOLATE_SANITIZE=thread -DISOLATE_EXAMPLES=OFF
-cmake --build "$BUILD/tsan" -j "$JOBS"
+cmake --build "$BUILD/tsan" -j "$JOBS" --target "${SUITES[@]}"
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:handle_segv=0:suppressions=$PWD/tests/tsan.supp" \
   ctest --test-dir "$BUILD/tsan" -L 'unit|integration|stress' --output-on-failure -j "$JOBS"
 
