@@ -1,0 +1,243 @@
+// isolate_bench — what isolate costs, next to the physical limits measured in the same run.
+//
+// Every benchmark here is one operation per iteration (manual time where setup must not count);
+// ./scripts/bench.sh runs this binary with repetitions and turns the medians into ratios against
+// the baselines below and against the rival systems of ../shared/anchors, measured in the same
+// run. Baselines in this binary: raw posix_spawn+exec+reap of this same executable, raw
+// SIGKILL->reap of a spinning child, memcpy of the same sizes, and the same JSON parse done
+// in-process.
+#include <isolate/isolate.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "json_document.hpp"
+
+extern char** environ;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+isolate::Job<std::string, std::string> noop("bench.noop", [](const std::string& s) { return s; });
+isolate::Job<std::vector<std::uint8_t>, std::vector<std::uint8_t>> echo_bytes(
+    "bench.echo", [](const std::vector<std::uint8_t>& bytes) { return bytes; });
+isolate::Job<std::string, std::string> spin("bench.spin", [](const std::string& flag_file) -> std::string {
+  std::ofstream(flag_file) << "running";
+  std::atomic<std::uint64_t> n{0};
+  for (;;) n.fetch_add(1, std::memory_order_relaxed);
+});
+isolate::Job<std::string, std::uint64_t> parse_count("bench.parse", [](const std::string& text) {
+  return static_cast<std::uint64_t>(nlohmann::json::parse(text).size());
+});
+
+const isolate::RunOptions kProcess{.backend = isolate::Backend::process};
+
+pid_t spawn_self(const char* mode) {
+  char exe[] = "/proc/self/exe";
+  char* argv[] = {exe, const_cast<char*>(mode), nullptr};
+  pid_t pid = 0;
+  if (::posix_spawn(&pid, exe, nullptr, nullptr, argv, environ) != 0) std::abort();
+  return pid;
+}
+
+std::filesystem::path flag_path() {
+  return std::filesystem::temp_directory_path() / ("isolate-bench-" + std::to_string(::getpid()));
+}
+
+void wait_for_flag(const std::filesystem::path& flag) {
+  while (!std::filesystem::exists(flag)) std::this_thread::sleep_for(50us);
+  std::filesystem::remove(flag);
+}
+
+long rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      long kib = 0;
+      in >> kib;
+      return kib;
+    }
+  }
+  return 0;
+}
+
+isolate::IsolatePool& pool() {
+  static isolate::IsolatePool instance(isolate::PoolOptions{.workers = 2, .backend = isolate::Backend::process});
+  return instance;
+}
+
+// ---- cold run vs raw spawn ------------------------------------------------------------------
+
+void BM_RawSpawnExecReap(benchmark::State& state) {
+  for (auto _ : state) {
+    const pid_t pid = spawn_self("--bench-exit");
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+  }
+}
+BENCHMARK(BM_RawSpawnExecReap)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
+
+void BM_ColdRun(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(isolate::CancellableIsolate::run(noop, std::string("x"), {}, kProcess).get());
+}
+BENCHMARK(BM_ColdRun)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
+
+// ---- warm pool --------------------------------------------------------------------------------
+
+void BM_PoolRoundTrip(benchmark::State& state) {
+  (void)pool().run(noop, std::string("warm")).get();
+  for (auto _ : state) benchmark::DoNotOptimize(pool().run(noop, std::string("x")).get());
+}
+BENCHMARK(BM_PoolRoundTrip)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
+
+void BM_PoolThroughput(benchmark::State& state) {
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  std::vector<std::future<std::string>> futures(batch);
+  for (auto _ : state) {
+    for (auto& f : futures) f = pool().run(noop, std::string("x"));
+    for (auto& f : futures) benchmark::DoNotOptimize(f.get());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_PoolThroughput)->Arg(20000)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// ---- cancel -----------------------------------------------------------------------------------
+
+void BM_RawKillReap(benchmark::State& state) {
+  for (auto _ : state) {
+    state.PauseTiming();
+    const pid_t pid = spawn_self("--bench-spin");
+    std::this_thread::sleep_for(2ms);  // let it run
+    state.ResumeTiming();
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+  }
+}
+BENCHMARK(BM_RawKillReap)->Unit(benchmark::kMicrosecond)->Iterations(200);
+
+// cancel() -> future ready. The worker is reaped before the future is ready, so this is also
+// cancel -> worker reaped.
+template <class Start>
+void cancel_benchmark(benchmark::State& state, Start start) {
+  const auto flag = flag_path();
+  for (auto _ : state) {
+    isolate::CancellationToken token;
+    auto f = start(flag.string(), token);
+    wait_for_flag(flag);
+    const auto t0 = Clock::now();
+    token.cancel();
+    f.wait();
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+}
+
+void BM_CancelToReadyIsolate(benchmark::State& state) {
+  cancel_benchmark(state, [](const std::string& flag, const isolate::CancellationToken& token) {
+    return isolate::CancellableIsolate::run(spin, flag, token, kProcess);
+  });
+}
+BENCHMARK(BM_CancelToReadyIsolate)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(200);
+
+void BM_CancelToReadyPool(benchmark::State& state) {
+  cancel_benchmark(state, [](const std::string& flag, const isolate::CancellationToken& token) {
+    return pool().run(spin, flag, token);
+  });
+}
+BENCHMARK(BM_CancelToReadyPool)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(200);
+
+// ---- bulk data --------------------------------------------------------------------------------
+
+void BM_Memcpy(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0)) << 20;
+  std::vector<std::uint8_t> a(n, 1), b(n, 2);
+  for (auto _ : state) {
+    std::memcpy(b.data(), a.data(), n);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_Memcpy)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+
+// Echo through a pool worker: the payload is copied into the channel, out of it in the worker,
+// back into it, and out again — bytes/s counts the payload once (as the anchors' echo does).
+void BM_PoolEcho(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0)) << 20;
+  std::vector<std::uint8_t> payload(n, 7);
+  (void)pool().run(echo_bytes, payload).get();  // grow the channels once
+  (void)pool().run(echo_bytes, payload).get();
+  for (auto _ : state) benchmark::DoNotOptimize(pool().run(echo_bytes, payload).get().size());
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_PoolEcho)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+
+// ---- the mission: a 100 MB JSON parse, offloaded vs in-process --------------------------------
+
+const std::string& document() {
+  static const std::string text = isolate::examples::make_json_document(100'000'000);
+  return text;
+}
+
+void BM_JsonParseInProcess(benchmark::State& state) {
+  const auto& text = document();
+  for (auto _ : state) benchmark::DoNotOptimize(nlohmann::json::parse(text).size());
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_JsonParseInProcess)->Unit(benchmark::kMillisecond)->Iterations(3)->Repetitions(3);
+
+void BM_JsonParseOffloaded(benchmark::State& state) {
+  const auto& text = document();
+  (void)pool().run(parse_count, std::string("[]")).get();
+  for (auto _ : state) benchmark::DoNotOptimize(pool().run(parse_count, text).get());
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_JsonParseOffloaded)->Unit(benchmark::kMillisecond)->Iterations(3)->Repetitions(3);
+
+// ---- memory -----------------------------------------------------------------------------------
+
+void BM_Rss(benchmark::State& state) {
+  const auto report = pool().run(noop, std::string("rss")).get();
+  pid_t worker = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream children(entry.path() / "children");
+    pid_t pid;
+    while (children >> pid) worker = pid;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(report.size());
+  state.counters["parent_rss_MiB"] = static_cast<double>(rss_kib(::getpid())) / 1024;
+  state.counters["worker_rss_MiB"] = worker != 0 ? static_cast<double>(rss_kib(worker)) / 1024 : 0;
+}
+BENCHMARK(BM_Rss)->Iterations(1);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (auto code = isolate::run_worker_if_requested(argc, argv)) return *code;
+  if (argc > 1 && std::strcmp(argv[1], "--bench-exit") == 0) return 0;
+  if (argc > 1 && std::strcmp(argv[1], "--bench-spin") == 0) {
+    for (volatile std::uint64_t n = 0;; n = n + 1) {
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

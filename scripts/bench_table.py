@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Turns one run of bench/isolate_bench (Google Benchmark JSON, medians over repetitions) and
+one run of the anchors (raw.jsonl) into the comparison table of the README.
+
+Usage: bench_table.py isolate_bench.json anchors/results/raw.jsonl
+"""
+import json
+import statistics
+import sys
+
+
+def load_ours(path):
+    data = json.load(open(path))
+    out = {}
+    for b in data["benchmarks"]:
+        if b.get("aggregate_name") not in (None, "median"):
+            continue
+        name = b.get("run_name", b["name"]).split("/min_time")[0].split("/iterations")[0]
+        name = name.replace("/manual_time", "").replace("/repeats:3", "")
+        out[name] = b
+    return out
+
+
+def load_anchors(path):
+    metrics = {}
+    try:
+        for line in open(path):
+            line = line.strip()
+            if line.startswith("{") and '"metric"' in line:
+                rec = json.loads(line)
+                metrics.setdefault(rec["metric"], []).append(rec["median"])
+    except FileNotFoundError:
+        pass
+    return {k: statistics.median(v) for k, v in metrics.items()}
+
+
+def us(b):
+    """A benchmark's time per iteration in microseconds."""
+    scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b["time_unit"]]
+    return b["real_time"] * scale
+
+
+def fmt(x, unit):
+    if x is None:
+        return "n/a"
+    if unit == "us" and x >= 1000:
+        return "%.2f ms" % (x / 1000)
+    if unit in ("tasks/s",):
+        return "%.0f/s" % x
+    if unit == "GB/s":
+        return "%.2f GB/s" % x
+    if unit == "MB/s":
+        return "%.0f MB/s" % x
+    return "%.3g %s" % (x, unit)
+
+
+def main():
+    ours = load_ours(sys.argv[1])
+    anchors = load_anchors(sys.argv[2])
+
+    def a(metric, scale=1.0):
+        v = anchors.get(metric)
+        return None if v is None else v * scale
+
+    def o(name):
+        return ours.get(name)
+
+    rows, verdicts = [], []
+
+    def row(metric, mine, unit, rival, rival_name, limit, limit_name, lower_is_better=True):
+        def ratio(x):
+            if mine is None or x is None or x == 0:
+                return "n/a"
+            return "%.2f×" % (mine / x)
+        rows.append("| %s | %s | %s (%s) | %s (%s) | %s | %s |" % (
+            metric, fmt(mine, unit), fmt(rival, unit), rival_name, fmt(limit, unit), limit_name,
+            ratio(rival), ratio(limit)))
+
+    def target(text, ok):
+        verdicts.append("- %s %s" % ("MET   " if ok else "MISSED", text))
+
+    cold = us(o("BM_ColdRun")) if o("BM_ColdRun") else None
+    raw = us(o("BM_RawSpawnExecReap")) if o("BM_RawSpawnExecReap") else None
+    row("cold run of a trivial job", cold, "us", a("multiprocessing.Process start+join (spawn)", 1000),
+        "Python spawn process", raw, "posix_spawn+exec+reap, same binary")
+    if cold and raw:
+        target("cold run ≤ 1.3× raw spawn+exec+reap of the same binary: %.2f×" % (cold / raw), cold <= 1.3 * raw)
+
+    rt = us(o("BM_PoolRoundTrip")) if o("BM_PoolRoundTrip") else None
+    piscina_rt = a("piscina warm round trip await run(noop) (2 threads)")
+    pebble_rt = a("pebble warm round trip schedule+result (2 workers)")
+    row("pool round trip (sequential)", rt, "us", piscina_rt, "piscina", a("spin~20us then futex (shm word) RTT [pin=none]"),
+        "shm ping-pong, spin then futex")
+    row("", rt, "us", pebble_rt, "pebble", a("futex (shm word) RTT [pin=none]"), "shm ping-pong, futex only")
+    if rt and piscina_rt:
+        target("pool round trip ≤ 0.5× piscina's: %.2f×" % (rt / piscina_rt), rt <= 0.5 * piscina_rt)
+    if rt and pebble_rt:
+        target("pool round trip ≤ 0.1× pebble's: %.2f×" % (rt / pebble_rt), rt <= 0.1 * pebble_rt)
+
+    tp = o("BM_PoolThroughput")
+    tps = tp.get("items_per_second") if tp else None
+    row("pool throughput (20k in flight)", tps, "tasks/s", a("piscina throughput, 50k runs in flight (2 threads)"),
+        "piscina", None, "", lower_is_better=False)
+
+    kill = us(o("BM_RawKillReap")) if o("BM_RawKillReap") else None
+    piscina_abort = a("piscina abort() -> run() promise rejected")
+    for name, label in (("BM_CancelToReadyIsolate", "cancel → future ready (run)"),
+                        ("BM_CancelToReadyPool", "cancel → future ready (pool)")):
+        v = us(o(name)) if o(name) else None
+        row(label, v, "us", piscina_abort, "piscina abort", kill, "SIGKILL→reaped, same run")
+        if v and kill:
+            target("%s ≤ 2× raw kill→reap: %.2f×" % (label, v / kill), v <= 2 * kill)
+        if v and piscina_abort:
+            target("%s ≥ 10× faster than piscina abort: %.0f×" % (label, piscina_abort / v), v * 10 <= piscina_abort)
+    v = us(o("BM_CancelToReadyPool")) if o("BM_CancelToReadyPool") else None
+    row("cancel → worker reaped (pool; reaped before ready)", v, "us",
+        a("pebble cancel() -> worker process exited (pidfd)", 1000), "pebble", kill, "SIGKILL→reaped")
+
+    for size in (64, 256):
+        echo = o("BM_PoolEcho/%d" % size)
+        mem = o("BM_Memcpy/%d" % size)
+        eb = echo["bytes_per_second"] / 1e9 if echo else None
+        mb = mem["bytes_per_second"] / 1e9 if mem else None
+        rival = a("PPE 64MiB bytes echo (payload MiB / RTT)", 1.048576e-3) if size == 64 else None
+        row("%d MiB echo through the pool" % size, eb, "GB/s", rival, "ProcessPoolExecutor" if rival else "—",
+            mb, "memcpy, same run", lower_is_better=False)
+        if size == 256 and eb and mb:
+            target("256 MiB echo ≥ 40%% of memcpy bandwidth: %.0f%%" % (100 * eb / mb), eb >= 0.4 * mb)
+
+    off = o("BM_JsonParseOffloaded")
+    inp = o("BM_JsonParseInProcess")
+    offv = us(off) if off else None
+    inv = us(inp) if inp else None
+    row("100 MB JSON parse, offloaded to the pool", offv, "us", None, "—", inv, "same parse in-process")
+    if offv and inv:
+        target("offloaded parse ≤ 1.15× in-process: %.2f×" % (offv / inv), offv <= 1.15 * inv)
+
+    rss = o("BM_Rss")
+    print("| metric | ours | best rival | physical limit | ours/rival | ours/limit |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    if rss:
+        print("| parent RSS / per-worker RSS | %.1f MiB / %.1f MiB | | | | |" % (rss.get("parent_rss_MiB", 0), rss.get("worker_rss_MiB", 0)))
+    print()
+    print("Targets:")
+    print("\n".join(verdicts))
+
+
+if __name__ == "__main__":
+    main()
