@@ -172,7 +172,7 @@ void BM_Memcpy(benchmark::State& state) {
     std::memcpy(b.data(), a.data(), n);
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * n));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n));
 }
 BENCHMARK(BM_Memcpy)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 
@@ -184,7 +184,7 @@ void BM_PoolEcho(benchmark::State& state) {
   (void)pool().run(echo_bytes, payload).get();  // grow the channels once
   (void)pool().run(echo_bytes, payload).get();
   for (auto _ : state) benchmark::DoNotOptimize(pool().run(echo_bytes, payload).get().size());
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * n));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n));
 }
 BENCHMARK(BM_PoolEcho)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 
@@ -198,7 +198,7 @@ const std::string& document() {
 void BM_JsonParseInProcess(benchmark::State& state) {
   const auto& text = document();
   for (auto _ : state) benchmark::DoNotOptimize(nlohmann::json::parse(text).size());
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(text.size()));
 }
 BENCHMARK(BM_JsonParseInProcess)->Unit(benchmark::kMillisecond)->Iterations(3)->Repetitions(3);
 
@@ -206,7 +206,7 @@ void BM_JsonParseOffloaded(benchmark::State& state) {
   const auto& text = document();
   (void)pool().run(parse_count, std::string("[]")).get();
   for (auto _ : state) benchmark::DoNotOptimize(pool().run(parse_count, text).get());
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(text.size()));
 }
 BENCHMARK(BM_JsonParseOffloaded)->Unit(benchmark::kMillisecond)->Iterations(3)->Repetitions(3);
 
@@ -232,8 +232,8 @@ int main(int argc, char** argv) {
   if (auto code = isolate::run_worker_if_requested(argc, argv)) return *code;
   if (argc > 1 && std::strcmp(argv[1], "--bench-exit") == 0) return 0;
   if (argc > 1 && std::strcmp(argv[1], "--bench-spin") == 0) {
-    for (volatile std::uint64_t n = 0;; n = n + 1) {
-    }
+    std::atomic<std::uint64_t> n{0};
+    for (;;) n.fetch_add(1, std::memory_order_relaxed);
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -2,9 +2,10 @@
 # Builds isolate and runs every test:
 #   1. the unit and integration suites under AddressSanitizer + UndefinedBehaviorSanitizer,
 #   2. every suite under ThreadSanitizer (stress: many concurrent runs and token races),
-#   3. the normal build (warnings as errors) with every suite, the examples, and the consumer
+#   3. the suites in a build without the process backend (the thread fallback of other platforms),
+#   4. the normal build (warnings as errors) with every suite, the examples, and the consumer
 #      projects (find_package against an installed copy, and add_subdirectory).
-# Ends with ctest's summary of step 3; exits non-zero on any failure.
+# Ends with ctest's summary of step 4; exits non-zero on any failure.
 # Usage: ./scripts/test.sh            (as root on a fresh Debian 12: installs what it needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +36,12 @@ cmake --build "$BUILD/tsan" -j "$JOBS" --target "${SUITES[@]}"
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:handle_segv=0:suppressions=$PWD/tests/tsan.supp" \
   ctest --test-dir "$BUILD/tsan" -L 'unit|integration|stress' --output-on-failure -j "$JOBS"
 
+section "Thread-only build (ISOLATE_PROCESS_BACKEND=OFF, as on platforms without worker processes)"
+configure "$BUILD/threads" -DCMAKE_BUILD_TYPE=Release -DISOLATE_PROCESS_BACKEND=OFF -DISOLATE_EXAMPLES=OFF
+cmake --build "$BUILD/threads" -j "$JOBS" --target "${SUITES[@]}"
+ctest --test-dir "$BUILD/threads" -L 'unit|integration|stress' --output-on-failure -j "$JOBS"
+
 section "Normal build: every suite, examples and consumer projects"
-configure "$BUILD/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DISOLATE_CONSUMER_TESTS=ON
+configure "$BUILD/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DISOLATE_CONSUMER_TESTS=ON -DISOLATE_BENCH=ON
 cmake --build "$BUILD/release" -j "$JOBS"
 ctest --test-dir "$BUILD/release" --output-on-failure -j "$JOBS"

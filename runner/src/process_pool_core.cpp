@@ -324,6 +324,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
         slots_[i].state = SlotState::busy;
       }
       worker->control->request.publish(seq);
+      doorbell_of(control_).bell.ring();  // a sleeping dispatcher starts watching this job
     } catch (...) {
       // Nothing reached the worker: the slot is free again.
       const auto error = std::current_exception();
@@ -349,17 +350,22 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
     if (next) dispatch(i, worker, next);
   }
 
+  /// Waits on the doorbell and completes answered jobs. It spins (ISOLATE_SPIN_US) only while a
+  /// job is in flight, and sleeps on the futex otherwise: on a small machine a spinning
+  /// dispatcher would take the CPU the woken caller needs.
   void dispatch_loop() {
     auto& bell = doorbell_of(control_).bell;
     const auto spin = spin_duration();
     std::uint32_t seen = bell.value.load(std::memory_order_acquire);
     for (;;) {
+      bool in_flight = false;
       {
         std::lock_guard lock(mutex_);
         if (stopping_) return;
+        for (const auto& slot : slots_) in_flight = in_flight || slot.state == SlotState::busy;
       }
       collect();
-      seen = bell.wait_change(seen, spin, std::chrono::milliseconds(100));
+      seen = bell.wait_change(seen, in_flight ? spin : std::chrono::nanoseconds(0), std::chrono::milliseconds(100));
     }
   }
 

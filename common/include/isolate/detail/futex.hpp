@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -55,7 +56,9 @@ struct WakeWord {
   std::atomic<std::uint32_t> value{0};
   std::atomic<std::uint32_t> sleepers{0};
 
-  /// Waits until value != old (or `timeout` of sleeping has passed); returns the value seen.
+  /// Waits until value != old and returns the new value; with a `timeout` (>= 0), returns after
+  /// at most about that long of sleeping, possibly still `old`. Spurious futex wake-ups are
+  /// absorbed: without a timeout, the value returned always differs from `old`.
   std::uint32_t wait_change(std::uint32_t old, std::chrono::nanoseconds spin,
                             std::chrono::nanoseconds timeout = std::chrono::nanoseconds(-1)) noexcept {
     std::uint32_t now = value.load(std::memory_order_acquire);
@@ -70,11 +73,19 @@ struct WakeWord {
         }
       } while (std::chrono::steady_clock::now() < until);
     }
-    sleepers.fetch_add(1, std::memory_order_seq_cst);
-    now = value.load(std::memory_order_seq_cst);
-    if (now == old) futex_wait(value, old, timeout);
-    sleepers.fetch_sub(1, std::memory_order_relaxed);
-    return value.load(std::memory_order_acquire);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      sleepers.fetch_add(1, std::memory_order_seq_cst);
+      now = value.load(std::memory_order_seq_cst);
+      if (now == old) {
+        futex_wait(value, old,
+                   timeout.count() < 0 ? timeout : std::max(deadline - std::chrono::steady_clock::now(), std::chrono::nanoseconds(0)));
+      }
+      sleepers.fetch_sub(1, std::memory_order_relaxed);
+      now = value.load(std::memory_order_acquire);
+      if (now != old) return now;
+      if (timeout.count() >= 0 && std::chrono::steady_clock::now() >= deadline) return now;
+    }
   }
 
   /// Sets a new value (release) and wakes sleepers, if any.
