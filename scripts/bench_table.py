@@ -97,7 +97,7 @@ def main():
     if rt and pebble_rt:
         target("pool round trip ≤ 0.1× pebble's: %.2f×" % (rt / pebble_rt), rt <= 0.1 * pebble_rt)
 
-    tp = o("BM_PoolThroughput")
+    tp = o("BM_PoolThroughput/20000")
     tps = tp.get("items_per_second") if tp else None
     row("pool throughput (20k in flight)", tps, "tasks/s", a("piscina throughput, 50k runs in flight (2 threads)"),
         "piscina", None, "", lower_is_better=False)

@@ -7,6 +7,7 @@
 #include <isolate/errors.hpp>
 #include <isolate/worker.hpp>
 
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -64,6 +65,10 @@ void serve(detail::SharedMemory& segment) {
 /// each request's sequence number in the slot's control block; the worker answers, stores the
 /// number in response_seq, and rings the pool's doorbell.
 int serve_pool(detail::SharedMemory& segment, detail::SharedMemory& control, unsigned slot) {
+  // A pool worker lives for many jobs: keep freed heap mapped (no trim, no per-block mmap), so
+  // the next job reuses pages already faulted in instead of faulting a fresh heap each time.
+  ::mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  ::mallopt(M_TRIM_THRESHOLD, -1);
   auto& bell = detail::doorbell_of(control).bell;
   auto& mine = detail::slot_control(control, slot);
   const auto spin = detail::spin_duration();
