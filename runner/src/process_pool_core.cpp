@@ -263,12 +263,18 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       slots_[i].worker = nullptr;
       slots_[i].state = SlotState::dead;
       if (!worker->ready()) {
-        start_failure = std::make_exception_ptr(IsolateError(
-            "isolate: a pool worker (" + options_.worker_executable.string() + ") " +
-            (worker->start_timed_out ? "did not become ready in time and was killed"
-                                     : "ended (" + to_string(status) + ") before it was ready") +
+        // Built with append: g++ 12 at -O3 misreports a chain of operator+ here (-Wrestrict).
+        std::string what = "isolate: a pool worker (";
+        what.append(options_.worker_executable.string()).append(") ");
+        if (worker->start_timed_out) {
+          what.append("did not become ready in time and was killed");
+        } else {
+          what.append("ended (").append(to_string(status)).append(") before it was ready");
+        }
+        what.append(
             "; is isolate::run_worker_if_requested(argc, argv) the first line of its main(), or is "
-            "worker_executable the right program?"));
+            "worker_executable the right program?");
+        start_failure = std::make_exception_ptr(IsolateError(what));
         ++start_failures_;
       } else {
         start_failures_ = 0;
@@ -435,13 +441,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
 
 }  // namespace
 
-PoolCore::~PoolCore() = default;
-
-std::shared_ptr<PoolCore> make_pool_core(const PoolOptions& options) {
-  const std::size_t workers = options.workers != 0 ? options.workers : std::max(1u, std::thread::hardware_concurrency());
-  const bool threads = options.backend == Backend::thread ||
-                       (options.backend == Backend::automatic && !process_backend_available());
-  if (threads) return make_thread_pool_core(workers);
+std::shared_ptr<PoolCore> make_process_pool_core(std::size_t workers, const PoolOptions& options) {
   auto core = std::make_shared<ProcessPoolCore>(workers, options);
   core->start();
   return core;

@@ -1,6 +1,7 @@
 // process_launch_unavailable.cpp — the process backend on platforms without it
 // (ISOLATE_PROCESS_BACKEND=OFF): Backend::automatic runs jobs on threads, and Backend::process
 // is an IsolateError raised by CancellableIsolate::run before anything here is reached.
+#include <isolate/detail/pool_core.hpp>
 #include <isolate/detail/process_launch.hpp>
 #include <isolate/errors.hpp>
 
@@ -19,5 +20,9 @@ void ProcessLaunch::start(Completion) {}
 void ProcessLaunch::cancel() noexcept {}
 
 bool process_backend_available() noexcept { return false; }
+
+std::shared_ptr<PoolCore> make_process_pool_core(std::size_t, const PoolOptions&) {
+  throw IsolateError("isolate: this build has no process backend (ISOLATE_PROCESS_BACKEND=OFF)");
+}
 
 }  // namespace isolate::detail

@@ -50,6 +50,8 @@ class ISOLATE_EXPORT PoolCore {
 /// A core for `options` (backend resolved: process where available unless thread is asked).
 ISOLATE_EXPORT std::shared_ptr<PoolCore> make_pool_core(const PoolOptions& options);
 ISOLATE_EXPORT std::shared_ptr<PoolCore> make_thread_pool_core(std::size_t workers);
+/// Throws IsolateError where the process backend is not built.
+ISOLATE_EXPORT std::shared_ptr<PoolCore> make_process_pool_core(std::size_t workers, const PoolOptions& options);
 
 }  // namespace detail
 }  // namespace isolate
