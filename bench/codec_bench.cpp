@@ -58,7 +58,7 @@ void BM_Encode(benchmark::State& state) {
     size = bytes.size();
     benchmark::DoNotOptimize(bytes.data());
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * sample().text_bytes));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(sample().text_bytes));
   state.counters["encoded_MB"] = static_cast<double>(size) / 1e6;
 }
 
@@ -69,7 +69,7 @@ void BM_Decode(benchmark::State& state) {
     auto value = decode(f, bytes);
     benchmark::DoNotOptimize(value);
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * sample().text_bytes));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(sample().text_bytes));
 }
 
 void BM_TextParse(benchmark::State& state) {
@@ -78,7 +78,7 @@ void BM_TextParse(benchmark::State& state) {
     auto value = nlohmann::json::parse(text);
     benchmark::DoNotOptimize(value);
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * sample().text_bytes));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(sample().text_bytes));
 }
 
 #define FORMATS ArgName("format")->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->MinTime(1.0)
