@@ -134,20 +134,8 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
     const std::string exe = options.worker_executable.string();
     if (state == SegmentState::responded) {
       refresh_mapping();
-      ByteReader reader(record_of(segment));
-      switch (static_cast<ResponseKind>(header_of(segment).response_kind)) {
-        case ResponseKind::value:
-          c.deliver(reader.read_bytes(reader.read_u64()));
-          return;
-        case ResponseKind::error: {
-          auto type = reader.read_string();
-          auto message = reader.read_string();
-          c.fail(rebuild_exception(type, message));
-          return;
-        }
-      }
-      throw IsolateError("isolate: the worker sent a response of unknown kind " +
-                         std::to_string(header_of(segment).response_kind));
+      complete_from_response(segment, c);
+      return;
     }
     if (state == SegmentState::attached) {
       c.fail(std::make_exception_ptr(WorkerCrashed(status.signal, status.exit_code)));
@@ -217,6 +205,23 @@ void ProcessLaunch::start(Completion completion) {
 }
 
 void ProcessLaunch::cancel() noexcept { impl_->cancel(); }
+
+void complete_from_response(SharedMemory& segment, const ProcessLaunch::Completion& completion) {
+  ByteReader reader(record_of(segment));
+  const auto kind = header_of(segment).response_kind;
+  switch (static_cast<ResponseKind>(kind)) {
+    case ResponseKind::value:
+      completion.deliver(reader.read_bytes(reader.read_u64()));
+      return;
+    case ResponseKind::error: {
+      auto type = reader.read_string();
+      auto message = reader.read_string();
+      completion.fail(rebuild_exception(type, message));
+      return;
+    }
+  }
+  throw IsolateError("isolate: the worker sent a response of unknown kind " + std::to_string(kind));
+}
 
 bool process_backend_available() noexcept { return true; }
 

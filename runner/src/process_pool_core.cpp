@@ -404,23 +404,11 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
     if (!task->completion.claim()) return;  // its token won; the worker finished anyway
     try {
       worker.refresh();
-      auto& header = header_of(worker.segment);
-      if (header.state.load(std::memory_order_acquire) != static_cast<std::uint32_t>(SegmentState::responded)) {
+      if (header_of(worker.segment).state.load(std::memory_order_acquire) !=
+          static_cast<std::uint32_t>(SegmentState::responded)) {
         throw IsolateError("isolate: a pool worker answered without a response");
       }
-      ByteReader reader(record_of(worker.segment));
-      switch (static_cast<ResponseKind>(header.response_kind)) {
-        case ResponseKind::value:
-          task->completion.deliver(reader.read_bytes(reader.read_u64()));
-          return;
-        case ResponseKind::error: {
-          auto type = reader.read_string();
-          auto message = reader.read_string();
-          task->completion.fail(rebuild_exception(type, message));
-          return;
-        }
-      }
-      throw IsolateError("isolate: a pool worker sent a response of unknown kind");
+      complete_from_response(worker.segment, task->completion);
     } catch (...) {
       task->completion.fail(std::current_exception());
     }

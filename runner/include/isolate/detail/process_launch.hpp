@@ -46,6 +46,11 @@ class ISOLATE_EXPORT ProcessLaunch {
   std::shared_ptr<Impl> impl_;
 };
 
+/// Completes `completion` (already claimed) from the response in `segment` (state responded,
+/// mapped at its final size): the value to deliver(), or the job's exception rebuilt to fail().
+/// Throws IsolateError for a malformed response.
+ISOLATE_EXPORT void complete_from_response(SharedMemory& segment, const ProcessLaunch::Completion& completion);
+
 /// True when Backend::process is built in (Linux).
 ISOLATE_EXPORT bool process_backend_available() noexcept;
 
