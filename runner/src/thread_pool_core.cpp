@@ -65,8 +65,9 @@ class ThreadPoolCore final : public PoolCore {
 
  private:
   static void finish(const std::shared_ptr<PoolTask>& task) noexcept {
-    task->stop.request_stop();
+    // Claim first: a job that returns because it sees the stop must not beat "pool destroyed".
     if (task->completion.claim()) task->completion.fail(std::make_exception_ptr(CancelledException("pool destroyed")));
+    task->stop.request_stop();
   }
 
   void loop() {

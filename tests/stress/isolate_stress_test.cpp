@@ -74,5 +74,21 @@ TEST_F(ProcessIsolate, OneTokenCancellingManyRunsFromManyThreadsLeavesNoWorker) 
   EXPECT_FALSE(token.has_callbacks());
 }
 
+// A thread-backend job that returns the instant it sees stop_requested() must never complete the
+// future with its value ahead of the token's exception: stop is requested only after the token
+// has claimed the result.
+TEST(ThreadBackendStress, AJobReturningOnStopNeverBeatsTheCancelThatStoppedIt) {
+  constexpr int kRuns = 300;
+  for (int i = 0; i < kRuns; ++i) {
+    CancellationToken token;
+    const int started = wait_for_stop_started.load();
+    auto f = CancellableIsolate::run(wait_for_stop, std::string(), token, RunOptions{.backend = Backend::thread});
+    while (wait_for_stop_started.load() == started) std::this_thread::yield();  // the job is polling
+    token.cancel("stop");
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::ready) << "run " << i;
+    ASSERT_THROW(f.get(), CancelledException) << "run " << i;
+  }
+}
+
 }  // namespace
 }  // namespace isolate::test

@@ -410,6 +410,27 @@ TEST(TokenStress, RunCancellableWithRandomCancelsEndsEveryTaskCleanly) {
       });
 }
 
+// Work that returns the instant it sees its std::stop_token must never complete the future with
+// its value ahead of the cancel that stopped it: the token's exception is the only outcome.
+TEST(TokenStress, WorkReturningOnStopNeverBeatsTheCancelThatStoppedIt) {
+  constexpr int kRuns = 300;
+  for (int i = 0; i < kRuns; ++i) {
+    CancellationToken token;
+    auto started = std::make_shared<std::atomic<bool>>(false);
+    auto future = isolate::run_cancellable(
+        [started](std::stop_token stop) {
+          started->store(true);
+          while (!stop.stop_requested()) std::this_thread::yield();
+          return 1;
+        },
+        token);
+    while (!started->load()) std::this_thread::yield();
+    token.cancel("stop");
+    ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::ready) << "run " << i;
+    ASSERT_THROW(future.get(), CancelledException) << "run " << i;
+  }
+}
+
 TEST(TokenStress, CompleterCompleteRacingCancelHasExactlyOneOutcome) {
   constexpr int kRounds = 1500;
   CancellationToken token;

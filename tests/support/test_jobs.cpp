@@ -105,8 +105,11 @@ Job<std::string, nlohmann::json> process_report("test.process-report", [](const 
                         {"sig_ignored", proc_status_field("/proc/self/status", "SigIgn")}};
 });
 
+std::atomic<int> wait_for_stop_started{0};
+
 Job<std::string, std::string> wait_for_stop("test.wait-for-stop", [](const std::string&, JobContext& context) {
-  while (!context.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ++wait_for_stop_started;
+  while (!context.stop_requested()) std::this_thread::yield();  // no sleep: return the instant stop is seen
   return std::string("stopped");
 });
 

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -48,7 +49,8 @@ extern Job<int, int> exit_with;                      // _exit(N) without a resul
 extern Job<std::string, std::string> throw_named;    // throws the type named by the input
 extern Job<std::int64_t, std::int64_t> alloc_mib;    // allocates and touches N MiB
 extern Job<std::string, nlohmann::json> process_report;  // pid, ppid, open fds, SigBlk, SigIgn
-extern Job<std::string, std::string> wait_for_stop;
-extern Job<std::string, std::string> corrupt_response;  // claims a response larger than the segment  // thread backend: returns when stop requested
+extern Job<std::string, std::string> wait_for_stop;     // thread backend: returns as soon as stop is requested
+extern std::atomic<int> wait_for_stop_started;           // thread backend: counts wait_for_stop calls begun
+extern Job<std::string, std::string> corrupt_response;  // claims a response larger than the segment
 
 }  // namespace isolate::test

@@ -36,15 +36,15 @@ using work_result_t = typename std::conditional_t<std::is_invocable_v<F&, std::s
 
 /// Runs `fn` into `result` unless the result was claimed (cancelled) before the work started.
 template <class F, class R>
-void run_into(F& fn, const CancellationToken& token, CancellableResult<R>& result) {
+void run_into(F& fn, const std::stop_token& stop, CancellableResult<R>& result) {
   if (result.is_done()) return;
   try {
     if constexpr (std::is_invocable_v<F&, std::stop_token>) {
       if constexpr (std::is_void_v<R>) {
-        std::invoke(fn, token.stop_token());
+        std::invoke(fn, stop);
         result.set_value();
       } else {
-        result.set_value(std::invoke(fn, token.stop_token()));
+        result.set_value(std::invoke(fn, stop));
       }
     } else if constexpr (std::is_void_v<R>) {
       std::invoke(fn);
@@ -57,11 +57,14 @@ void run_into(F& fn, const CancellationToken& token, CancellableResult<R>& resul
   }
 }
 
+/// The task running fn into `result`; fn's stop_token is the result's (requested once the token
+/// has claimed the result, so fn returning on stop never beats the token's exception).
 template <class F>
-std::function<void()> make_task(F fn, CancellationToken token,
-                                std::shared_ptr<CancellableResult<work_result_t<F>>> result) {
+std::function<void()> make_task(F fn, std::shared_ptr<CancellableResult<work_result_t<F>>> result) {
   auto work = std::make_shared<F>(std::move(fn));  // std::function needs a copyable target
-  return [work, token = std::move(token), result = std::move(result)] { run_into(*work, token, *result); };
+  std::stop_token stop;
+  if constexpr (std::is_invocable_v<F&, std::stop_token>) stop = result->enable_stop();
+  return [work, stop = std::move(stop), result = std::move(result)] { run_into(*work, stop, *result); };
 }
 
 }  // namespace detail
@@ -76,9 +79,10 @@ template <class F>
 auto run_cancellable(F fn, CancellationToken token) -> std::future<detail::work_result_t<F>> {
   using R = detail::work_result_t<F>;
   auto result = detail::CancellableResult<R>::create();
+  auto task = detail::make_task(std::move(fn), result);  // before attach(): enables the result's stop
   auto future = result->get_future();
   result->attach(token);
-  if (!result->is_done()) detail::Executor::instance().submit(detail::make_task(std::move(fn), token, result));
+  if (!result->is_done()) detail::Executor::instance().submit(std::move(task));
   return future;
 }
 
@@ -104,13 +108,14 @@ auto run_delayed(std::chrono::nanoseconds delay, F fn, CancellationToken token)
     }
     detail::TimerService::instance().cancel(handle);
   });
+  auto task = detail::make_task(std::move(fn), result);  // before attach(): enables the result's stop
   auto future = result->get_future();
-  result->attach(token);  // first: an already-cancelled token must never let fn run
+  result->attach(token);  // before scheduling: an already-cancelled token must never let fn run
   if (result->is_done()) return future;
   std::weak_ptr<detail::CancellableResult<R>> weak = result;
   const auto handle = detail::TimerService::instance().schedule(
       detail::TimerService::Clock::now() + delay,
-      [weak, task = detail::make_task(std::move(fn), token, result)] {
+      [weak, task = std::move(task)] {
         if (auto r = weak.lock(); r && !r->is_done()) detail::Executor::instance().submit(task);
       });
   std::lock_guard lock(schedule->mutex);

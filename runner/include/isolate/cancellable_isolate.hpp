@@ -60,15 +60,15 @@ std::size_t payload_size_hint(const T& value) {
 }
 
 /// The thread backend: the job's function on an executor thread; the token completes the future
-/// at once and requests stop through the JobContext.
+/// at once, then requests stop through the JobContext (CancellableResult::enable_stop).
 template <class In, class Out>
 std::future<Out> run_on_thread(const Job<In, Out>& job, In input, const CancellationToken& token) {
   auto result = CancellableResult<Out>::create();
+  auto stop = result->enable_stop();
   auto future = result->get_future();
   result->attach(token);
   if (result->is_done()) return future;
-  Executor::instance().submit([fn = job.function(), input = std::make_shared<In>(std::move(input)), result,
-                               stop = token.stop_token()] {
+  Executor::instance().submit([fn = job.function(), input = std::make_shared<In>(std::move(input)), result, stop] {
     if (result->is_done()) return;
     try {
       JobContext context(stop);

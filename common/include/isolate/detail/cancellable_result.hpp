@@ -15,6 +15,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <utility>
 
 namespace isolate::detail {
@@ -26,6 +27,14 @@ class CancellableResult : public std::enable_shared_from_this<CancellableResult<
   /// ready). Call attach() next.
   static std::shared_ptr<CancellableResult> create(std::function<void()> on_cancel = {}) {
     return std::shared_ptr<CancellableResult>(new CancellableResult(std::move(on_cancel)));
+  }
+
+  /// A stop_token whose stop is requested when the token wins, after it has claimed the result:
+  /// work that returns (or throws) because it saw the stop cannot complete the future ahead of
+  /// the token's exception. Call before attach(); optional.
+  std::stop_token enable_stop() {
+    if (!stop_.stop_possible()) stop_ = std::stop_source();
+    return stop_.get_token();
   }
 
   /// Registers on `token`. If it is cancelled already, completes with its exception now.
@@ -80,6 +89,7 @@ class CancellableResult : public std::enable_shared_from_this<CancellableResult<
     if (claimed_.exchange(true, std::memory_order_acq_rel)) return;
     drop_registration();  // we are that callback: deregistering ourselves does not wait
     cancelled_.store(true, std::memory_order_release);
+    stop_.request_stop();  // no-op without enable_stop()
     std::exception_ptr hook_error;
     if (on_cancel_) {
       try {
@@ -108,6 +118,7 @@ class CancellableResult : public std::enable_shared_from_this<CancellableResult<
   std::atomic<bool> claimed_{false};
   std::atomic<bool> cancelled_{false};
   std::function<void()> on_cancel_;
+  std::stop_source stop_{std::nostopstate};
   std::mutex mutex_;  // guards registration_
   CancellationCallback registration_;
 };
