@@ -133,7 +133,7 @@ void BM_PoolThroughput(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
 }
-BENCHMARK(BM_PoolThroughput)->Arg(20000)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_PoolThroughput)->Arg(20000)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
 
 // ---- cancel -----------------------------------------------------------------------------------
 

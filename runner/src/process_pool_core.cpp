@@ -371,7 +371,8 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
         for (const auto& slot : slots_) in_flight = in_flight || slot.state == SlotState::busy;
       }
       collect();
-      seen = bell.wait_change(seen, in_flight ? spin : std::chrono::nanoseconds(0), std::chrono::milliseconds(100));
+      seen = bell.wait_change(seen, Spin{.duration = in_flight ? spin : std::chrono::nanoseconds(0)},
+                              std::chrono::milliseconds(100));
     }
   }
 

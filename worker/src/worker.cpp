@@ -76,7 +76,7 @@ int serve_pool(detail::SharedMemory& segment, detail::SharedMemory& control, uns
   bell.ring();  // ready
   std::uint32_t seen = 0;
   for (;;) {
-    seen = mine.request.wait_change(seen, spin);
+    seen = mine.request.wait_change(seen, detail::Spin{.duration = spin, .yield = true});
     // The parent may have grown the segment for a large request.
     const auto size = detail::header_of(segment).segment_size.load(std::memory_order_acquire);
     if (size > segment.size()) segment.resize(static_cast<std::size_t>(size));
