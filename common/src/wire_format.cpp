@@ -1,4 +1,5 @@
 // wire_format.cpp — bounds-checked reading and growable writing of segment records.
+#include <isolate/detail/fresh_memory.hpp>
 #include <isolate/detail/wire_format.hpp>
 #include <isolate/errors.hpp>
 
@@ -15,6 +16,7 @@ std::byte* ByteWriter::extend(std::size_t n) {
     std::size_t grown = std::max<std::size_t>(segment_.size(), 4096);
     while (grown < need) grown = grown > std::numeric_limits<std::size_t>::max() / 2 ? need : grown * 2;
     segment_.resize(grown);
+    prepare_fresh_memory(segment_.data() + offset_, n);  // new pages: fault them in at once
   }
   std::byte* at = segment_.data() + offset_;
   offset_ = need;

@@ -6,6 +6,7 @@
 // bench/codec_bench.cpp), encoded straight into the segment.
 #pragma once
 
+#include <isolate/detail/fresh_memory.hpp>
 #include <isolate/detail/wire_format.hpp>
 
 #include <nlohmann/json.hpp>
@@ -66,7 +67,11 @@ struct Codec<std::string> {
   static constexpr std::string_view tag = "bytes";
   static void encode(const std::string& value, ByteWriter& writer) { writer.write(value.data(), value.size()); }
   static std::string decode(std::span<const std::byte> bytes) {
-    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+    std::string value;
+    value.reserve(bytes.size());
+    prepare_fresh_memory(value.data(), bytes.size());
+    value.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return value;
   }
 };
 
@@ -78,7 +83,11 @@ struct Codec<std::vector<std::uint8_t>> {
   }
   static std::vector<std::uint8_t> decode(std::span<const std::byte> bytes) {
     const auto* first = reinterpret_cast<const std::uint8_t*>(bytes.data());
-    return {first, first + bytes.size()};
+    std::vector<std::uint8_t> value;
+    value.reserve(bytes.size());
+    prepare_fresh_memory(value.data(), bytes.size());
+    value.insert(value.end(), first, first + bytes.size());
+    return value;
   }
 };
 

@@ -1,0 +1,25 @@
+// fresh_memory.hpp — faulting in large, untouched buffers in one call (internal).
+//
+// A 256 MiB buffer written for the first time takes 65536 page faults: copying into fresh memory
+// ran at 2.2 GB/s here against 12.7 GB/s into warm memory. Asking for transparent huge pages
+// and populating the range with one madvise (MADV_POPULATE_WRITE, Linux 5.14) first brought it
+// to 6 GB/s. Codecs call this on the buffer they are about to fill; ByteWriter on the part of a
+// segment it has just grown.
+#pragma once
+
+#include <isolate/export.hpp>
+
+#include <cstddef>
+
+namespace isolate::detail {
+
+/// Below this many bytes the system calls cost more than the page faults they save.
+inline constexpr std::size_t kFreshMemoryThreshold = std::size_t{4} << 20;
+
+/// Hints that [p, p + n), memory this process has mapped and is about to write in full, should
+/// be backed by huge pages where the kernel allows it, and faults it in. The whole pages inside
+/// the range are affected; the contents are unchanged. A hint only: does nothing when n is below
+/// kFreshMemoryThreshold or the kernel lacks the advice. Thread safety: any thread. Never throws.
+ISOLATE_EXPORT void prepare_fresh_memory(void* p, std::size_t n) noexcept;
+
+}  // namespace isolate::detail
