@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -89,24 +90,29 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
 
   void submit(std::shared_ptr<PoolTask> task) override {
     std::unique_lock lock(mutex_);
-    if (stopping_) {
-      lock.unlock();
-      fail(task, std::make_exception_ptr(CancelledException("pool destroyed")));
-      return;
-    }
-    if (broken_) {
-      auto error = broken_;
-      lock.unlock();
-      fail(task, error);
-      return;
-    }
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
-      if (slots_[i].state == SlotState::idle) {
-        auto worker = assign(i, task);
+    for (bool owns_input = false;; owns_input = true) {
+      if (auto error = refusal()) {
         lock.unlock();
-        dispatch(i, worker, task);
+        fail(task, error);
         return;
       }
+      if (auto i = idle_slot()) {
+        auto worker = assign(*i, task);
+        lock.unlock();
+        dispatch(*i, worker, task);  // still inside run() when not queued: a view input is valid
+        return;
+      }
+      if (owns_input) break;
+      // It will queue: another thread encodes the input after run() has returned. Copy a view
+      // input's bytes (without the lock), then look again: a slot may have freed meanwhile.
+      lock.unlock();
+      try {
+        task->own_input();
+      } catch (...) {
+        fail(task, std::current_exception());
+        return;
+      }
+      lock.lock();
     }
     queue_.push_back(std::move(task));
   }
@@ -303,6 +309,20 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
   }
 
   // ---- dispatching ---------------------------------------------------------------------------
+
+  /// Why a new job fails at once (mutex held): the pool is shutting down or broken; else null.
+  std::exception_ptr refusal() const {
+    if (stopping_) return std::make_exception_ptr(CancelledException("pool destroyed"));
+    return broken_;
+  }
+
+  /// An idle slot (mutex held).
+  std::optional<std::size_t> idle_slot() const noexcept {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].state == SlotState::idle) return i;
+    }
+    return std::nullopt;
+  }
 
   /// Gives slot i to `task` (mutex held); returns its worker. dispatch() must follow.
   std::shared_ptr<Worker> assign(std::size_t i, const std::shared_ptr<PoolTask>& task) {

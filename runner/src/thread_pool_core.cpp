@@ -22,6 +22,12 @@ class ThreadPoolCore final : public PoolCore {
   ~ThreadPoolCore() override { shutdown(); }
 
   void submit(std::shared_ptr<PoolTask> task) override {
+    try {
+      task->own_input();  // the job runs after run() returns
+    } catch (...) {
+      if (task->completion.claim()) task->completion.fail(std::current_exception());
+      return;
+    }
     {
       std::lock_guard lock(mutex_);
       if (!stopping_) {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <memory>
 #include <cstdlib>
 #include <numeric>
 #include <random>
@@ -85,6 +86,30 @@ TEST_F(ProcessIsolate, JsonAndTypesWithToJsonRoundTrip) {
   nlohmann::json doc = {{"name", "isolate"}, {"n", -12345678901234}, {"pi", 3.25}, {"list", {1, "two", nullptr, true}}};
   EXPECT_EQ(CancellableIsolate::run(echo_json, doc, {}, process_backend()).get(), doc);
   EXPECT_EQ(CancellableIsolate::run(mirror_point, Point{1, 2, "p"}, {}, process_backend()).get(), (Point{2, 1, "p!"}));
+}
+
+// A std::string_view / std::span input is read by the worker where the parent wrote it: in the
+// shared segment, not in a copy on the worker's heap. The caller's bytes need only live during
+// the run() call.
+TEST_F(ProcessIsolate, ViewInputIsReadInPlaceFromTheSharedSegment) {
+  const std::string text(1u << 20, 'v');
+  const auto mapping = CancellableIsolate::run(view_mapping, std::string_view(text), {}, process_backend()).get();
+  EXPECT_NE(mapping.find("/memfd:isolate-shm"), std::string::npos) << mapping;
+}
+
+TEST_F(ProcessIsolate, ViewInputsRoundTripAndNeedTheCallersBytesOnlyDuringTheCall) {
+  auto text = std::make_unique<std::string>(3u << 20, '\0');
+  std::mt19937 random(11);
+  for (auto& c : *text) c = static_cast<char>(random());
+  const std::string expected(text->rbegin(), text->rend());
+  auto reversed = CancellableIsolate::run(view_reverse, std::string_view(*text), {}, process_backend());
+  std::vector<std::uint8_t> bytes(1000, 3);
+  auto sum = CancellableIsolate::run(span_sum, std::span<const std::uint8_t>(bytes), {}, process_backend());
+  text.reset();  // the caller's bytes are gone before the worker has answered
+  bytes.assign(bytes.size(), 0);
+  EXPECT_TRUE(reversed.get() == expected);
+  EXPECT_EQ(sum.get(), 3000u);
+  EXPECT_EQ(CancellableIsolate::run(view_reverse, std::string_view(), {}, process_backend()).get(), "");
 }
 
 TEST_F(ProcessIsolate, CancelledBeforeRunStartsNoProcess) {
@@ -408,6 +433,14 @@ TEST(CancellableIsolateThreadBackend, TheJobsOwnExceptionObjectPropagatesUnchang
                Unregistered);
   EXPECT_THROW(CancellableIsolate::run(throw_named, std::string("derived"), {}, thread_backend()).get(),
                DerivedInvalidArgument);
+}
+
+TEST(CancellableIsolateThreadBackend, ViewInputIsCopiedSoTheCallersBytesNeedOnlyLiveDuringTheCall) {
+  auto text = std::make_unique<std::string>("abcdef");
+  auto f = CancellableIsolate::run(view_reverse, std::string_view(*text), {}, thread_backend());
+  text->assign("xxxxxx");
+  text.reset();
+  EXPECT_EQ(f.get(), "fedcba");
 }
 
 TEST(CancellableIsolateThreadBackend, CancelledBeforeRunNeverRunsTheJob) {

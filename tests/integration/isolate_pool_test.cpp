@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <memory>
 #include <random>
 #include <set>
 #include <thread>
@@ -61,6 +62,31 @@ TEST_F(ProcessPool, RoundTripsBytesJsonTypesAndLargePayloads) {
   for (auto& b : big) b = static_cast<std::uint8_t>(random());
   EXPECT_TRUE(pool.run(echo_bytes, big).get() == big);  // grows both ways through the channel
   EXPECT_EQ(pool.run(echo, std::string("small after big")).get(), "small after big");
+}
+
+TEST_F(ProcessPool, ViewInputIsReadInPlaceFromTheWorkersChannel) {
+  IsolatePool pool(options(1));
+  const std::string text(2u << 20, 'p');
+  const auto mapping = pool.run(view_mapping, std::string_view(text)).get();
+  EXPECT_NE(mapping.find("/memfd:isolate-shm"), std::string::npos) << mapping;
+  EXPECT_EQ(pool.run(view_reverse, std::string_view("abc")).get(), "cba");
+}
+
+// A queued job is encoded after run() has returned, by another thread: its view input must have
+// been copied by then. ASan turns a missed copy into a use-after-free report.
+TEST_F(ProcessPool, QueuedViewInputSurvivesTheCallersBuffer) {
+  IsolatePool pool(options(1));
+  auto busy = pool.run(sleep_ms, 150);
+  auto text = std::make_unique<std::string>("queued view");
+  auto bytes = std::make_unique<std::vector<std::uint8_t>>(std::vector<std::uint8_t>{1, 2, 3, 4});
+  auto reversed = pool.run(view_reverse, std::string_view(*text));
+  auto sum = pool.run(span_sum, std::span<const std::uint8_t>(*bytes));
+  text->assign(text->size(), 'x');
+  text.reset();
+  bytes.reset();
+  EXPECT_EQ(reversed.get(), "weiv deueuq");
+  EXPECT_EQ(sum.get(), 10u);
+  EXPECT_EQ(busy.get(), 150);
 }
 
 TEST_F(ProcessPool, JobExceptionsComeBackAsForCancellableIsolate) {
@@ -202,6 +228,17 @@ TEST(ThreadPool, RunsJobsWithTheSameApi) {
   EXPECT_EQ(pool.run(echo, std::string("t")).get(), "t");
   EXPECT_EQ(pool.run(mirror_point, Point{7, 8, "z"}).get(), (Point{8, 7, "z!"}));
   EXPECT_THROW(pool.run(throw_named, std::string("unregistered")).get(), Unregistered);
+}
+
+TEST(ThreadPool, QueuedViewInputSurvivesTheCallersBuffer) {
+  IsolatePool pool(PoolOptions{.workers = 1, .backend = Backend::thread});
+  auto busy = pool.run(sleep_ms, 100);
+  auto text = std::make_unique<std::string>("thread view");
+  auto reversed = pool.run(view_reverse, std::string_view(*text));
+  text->assign(text->size(), 'x');
+  text.reset();
+  EXPECT_EQ(reversed.get(), "weiv daerht");
+  EXPECT_EQ(busy.get(), 100);
 }
 
 TEST(ThreadPool, CancelCompletesAtOnceAndRequestsStop) {

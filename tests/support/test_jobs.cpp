@@ -6,10 +6,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <cinttypes>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <string>
 #include <thread>
 
 #include <isolate/detail/shared_memory.hpp>
@@ -103,6 +106,31 @@ Job<std::string, nlohmann::json> process_report("test.process-report", [](const 
                         {"fds", fds},
                         {"sig_blocked", proc_status_field("/proc/self/status", "SigBlk")},
                         {"sig_ignored", proc_status_field("/proc/self/status", "SigIgn")}};
+});
+
+Job<std::string_view, std::string> view_reverse("test.view-reverse", [](const std::string_view& in) {
+  return std::string(in.rbegin(), in.rend());
+});
+
+Job<std::span<const std::uint8_t>, std::uint64_t> span_sum("test.span-sum", [](const std::span<const std::uint8_t>& in) {
+  std::uint64_t sum = 0;
+  for (auto b : in) sum += b;
+  return sum;
+});
+
+Job<std::string_view, std::string> view_mapping("test.view-mapping", [](const std::string_view& in) {
+  // The mapping (pathname column of /proc/self/maps) that contains the first byte of the input.
+  const auto at = reinterpret_cast<std::uintptr_t>(in.data());
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    std::uintptr_t begin = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR, &begin, &end) == 2 && at >= begin && at < end) {
+      const auto path = line.find('/');
+      return path == std::string::npos ? std::string("(anonymous)") : line.substr(path);
+    }
+  }
+  return std::string("(not mapped)");
 });
 
 std::atomic<int> wait_for_stop_started{0};

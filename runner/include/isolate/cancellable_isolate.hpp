@@ -15,6 +15,7 @@
 #include <isolate/detail/cancellable_result.hpp>
 #include <isolate/detail/codec.hpp>
 #include <isolate/detail/executor.hpp>
+#include <isolate/detail/input_holder.hpp>
 #include <isolate/detail/process_launch.hpp>
 #include <isolate/detail/wire_format.hpp>
 #include <isolate/errors.hpp>
@@ -52,7 +53,7 @@ inline bool use_thread_backend(Backend backend) {
 
 template <class T>
 std::size_t payload_size_hint(const T& value) {
-  if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<std::uint8_t>>) {
+  if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<std::uint8_t>> || is_view_v<T>) {
     return value.size() + 256;
   } else {
     return 4096;
@@ -68,11 +69,13 @@ std::future<Out> run_on_thread(const Job<In, Out>& job, In input, const Cancella
   auto future = result->get_future();
   result->attach(token);
   if (result->is_done()) return future;
-  Executor::instance().submit([fn = job.function(), input = std::make_shared<In>(std::move(input)), result, stop] {
+  auto holder = std::make_shared<InputHolder<In>>(std::move(input));
+  holder->own();  // a view's bytes may be gone once run() returns
+  Executor::instance().submit([fn = job.function(), holder = std::move(holder), result, stop] {
     if (result->is_done()) return;
     try {
       JobContext context(stop);
-      result->set_value((*fn)(*input, context));
+      result->set_value((*fn)(holder->get(), context));
     } catch (...) {
       result->set_exception(std::current_exception());
     }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <isolate/cancellable_isolate.hpp>
+#include <isolate/detail/input_holder.hpp>
 #include <isolate/detail/pool_core.hpp>
 
 #include <future>
@@ -47,14 +48,15 @@ class IsolatePool {
       if (c && t) c->cancel(t);
     });
     auto future = result->get_future();
-    auto shared_input = std::make_shared<In>(std::move(input));
+    auto holder = std::make_shared<detail::InputHolder<In>>(std::move(input));
     task->job = job.name();
     task->tag = detail::Codec<In>::tag;
-    task->encode = [shared_input](detail::ByteWriter& writer) { detail::write_payload<In>(*shared_input, writer); };
-    task->run_here = [fn = job.function(), shared_input, result](JobContext& context) {
+    task->own_input = [holder] { holder->own(); };
+    task->encode = [holder](detail::ByteWriter& writer) { detail::write_payload<In>(holder->get(), writer); };
+    task->run_here = [fn = job.function(), holder, result](JobContext& context) {
       if (result->is_done()) return;
       try {
-        result->set_value((*fn)(*shared_input, context));
+        result->set_value((*fn)(holder->get(), context));
       } catch (...) {
         result->set_exception(std::current_exception());
       }

@@ -11,6 +11,7 @@
 
 #include <isolate/detail/codec.hpp>
 #include <isolate/detail/exception_registry.hpp>
+#include <isolate/detail/input_holder.hpp>
 #include <isolate/detail/job_registry.hpp>
 #include <isolate/job_context.hpp>
 
@@ -25,6 +26,9 @@ namespace isolate {
 /// A named job: a function from In to Out that both the parent and the worker executable know.
 /// In and Out: std::string or std::vector<std::uint8_t> (bytes, passed raw), nlohmann::json, or
 /// any type with nlohmann to_json/from_json (default-constructible for from_json).
+/// In may also be std::string_view or std::span<const std::uint8_t>: the worker's job then reads
+/// the request in place in shared memory, without a copy (valid until the job returns; do not
+/// keep it). The caller's bytes need only live during the run() call that submits the job.
 ///
 /// Define it once at namespace scope; its constructor registers it by name. A duplicate name is
 /// a start-up error: the program prints a message naming the job and exits with status 70.
@@ -32,6 +36,9 @@ namespace isolate {
 /// function() may be called from any thread.
 template <class In, class Out>
 class Job {
+  static_assert(!detail::is_view_v<Out>,
+                "isolate::Job: Out must own its bytes (std::string or std::vector<std::uint8_t>), not view them");
+
  public:
   using Input = In;
   using Output = Out;

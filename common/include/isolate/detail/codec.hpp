@@ -1,7 +1,7 @@
 // codec.hpp — how job inputs and outputs travel through a segment (internal).
 //
 // std::string and std::vector<std::uint8_t> travel raw: written once into the segment, read
-// once out of it. nlohmann::json and every type with nlohmann to_json/from_json travel as
+// once out of it; std::string_view and std::span<const std::uint8_t> inputs are read in place. nlohmann::json and every type with nlohmann to_json/from_json travel as
 // MessagePack (the fastest of CBOR, MessagePack and BSON on a large document here; see
 // bench/codec_bench.cpp), encoded straight into the segment.
 #pragma once
@@ -88,6 +88,28 @@ struct Codec<std::vector<std::uint8_t>> {
     prepare_fresh_memory(value.data(), bytes.size());
     value.insert(value.end(), first, first + bytes.size());
     return value;
+  }
+};
+
+/// Views of bytes, for job inputs only (see is_view_v): encoded like std::string and the vector
+/// (same tag), decoded without a copy as a view of the request in the segment.
+template <>
+struct Codec<std::string_view> {
+  static constexpr std::string_view tag = "bytes";
+  static void encode(std::string_view value, ByteWriter& writer) { writer.write(value.data(), value.size()); }
+  static std::string_view decode(std::span<const std::byte> bytes) noexcept {
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+  }
+};
+
+template <>
+struct Codec<std::span<const std::uint8_t>> {
+  static constexpr std::string_view tag = "bytes";
+  static void encode(std::span<const std::uint8_t> value, ByteWriter& writer) {
+    writer.write(value.data(), value.size());
+  }
+  static std::span<const std::uint8_t> decode(std::span<const std::byte> bytes) noexcept {
+    return {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()};
   }
 };
 

@@ -27,6 +27,8 @@ namespace detail {
 struct PoolTask {
   std::string job;                                 // process: the job's name
   std::string_view tag;                            // process: the input codec tag
+  std::function<void()> own_input;                 // copies a view input's bytes: before the task
+                                                   // outlives the run() call that submitted it
   std::function<void(ByteWriter&)> encode;         // process: writes the input payload
   std::function<void(JobContext&)> run_here;       // thread: runs the job, completes the future
   ProcessLaunch::Completion completion;            // claim / deliver / fail
@@ -36,7 +38,8 @@ struct PoolTask {
 class ISOLATE_EXPORT PoolCore {
  public:
   virtual ~PoolCore();
-  /// Starts the job on an idle worker or queues it. Never blocks on a worker.
+  /// Starts the job on an idle worker or queues it. Never blocks on a worker. Called inside the
+  /// IsolatePool::run() that made the task: a task kept past it is made to own its input first.
   virtual void submit(std::shared_ptr<PoolTask> task) = 0;
   /// The token of `task` fired (its result is claimed): drop it from the queue, or kill the
   /// worker running it (process backend; replaced in the background) / request stop (threads).
