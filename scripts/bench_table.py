@@ -35,7 +35,10 @@ def load_anchors(path):
 
 
 def us(b):
-    """A benchmark's time per iteration in microseconds."""
+    """A benchmark's time per iteration in microseconds: the median of its samples where it
+    reports one (median_us), else its real time."""
+    if "median_us" in b:
+        return b["median_us"]
     scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b["time_unit"]]
     return b["real_time"] * scale
 
@@ -111,29 +114,51 @@ def main():
         if v and kill:
             target("%s ≤ 2× raw kill→reap: %.2f×" % (label, v / kill), v <= 2 * kill)
         if v and piscina_abort:
-            target("%s ≥ 10× faster than piscina abort: %.0f×" % (label, piscina_abort / v), v * 10 <= piscina_abort)
+            why = ""
+            if kill and kill * 10 > piscina_abort:
+                why = (" — below the physical limit: the future is ready only once the worker is reaped, and a"
+                       " raw SIGKILL→reap of this binary alone took %.0f µs > piscina abort / 10 = %.0f µs"
+                       % (kill, piscina_abort / 10))
+            target("%s ≥ 10× faster than piscina abort: %.1f×%s" % (label, piscina_abort / v, why), v * 10 <= piscina_abort)
     v = us(o("BM_CancelToReadyPool")) if o("BM_CancelToReadyPool") else None
     row("cancel → worker reaped (pool; reaped before ready)", v, "us",
         a("pebble cancel() -> worker process exited (pidfd)", 1000), "pebble", kill, "SIGKILL→reaped")
 
-    for size in (64, 256):
-        echo = o("BM_PoolEcho/%d" % size)
-        mem = o("BM_Memcpy/%d" % size)
-        eb = echo["bytes_per_second"] / 1e9 if echo else None
-        mb = mem["bytes_per_second"] / 1e9 if mem else None
-        rival = a("PPE 64MiB bytes echo (payload MiB / RTT)", 1.048576e-3) if size == 64 else None
-        row("%d MiB echo through the pool" % size, eb, "GB/s", rival, "ProcessPoolExecutor" if rival else "—",
-            mb, "memcpy, same run", lower_is_better=False)
-        if size == 256 and eb and mb:
-            target("256 MiB echo ≥ 40%% of memcpy bandwidth: %.0f%%" % (100 * eb / mb), eb >= 0.4 * mb)
+    def gbps(b):
+        return b["bytes_per_second"] / 1e9 if b else None
 
-    off = o("BM_JsonParseOffloaded")
+    for size in (64, 256):
+        mb = gbps(o("BM_Memcpy/%d" % size))
+        fresh = gbps(o("BM_FreshBufferCopy/%d" % size))
+        rival = a("PPE 64MiB bytes echo (payload MiB / RTT)", 1.048576e-3) if size == 64 else None
+        best = None
+        for name, label in (("BM_PoolEcho", "vector in, vector out"), ("BM_PoolEchoView", "span in, vector out")):
+            eb = gbps(o("%s/%d" % (name, size)))
+            best = eb if best is None or (eb and eb > best) else best
+            row("%d MiB echo through the pool (%s)" % (size, label), eb, "GB/s", rival,
+                "ProcessPoolExecutor" if rival else "—", mb, "memcpy, same run", lower_is_better=False)
+        if size == 256 and best and mb:
+            why = ""
+            if fresh:
+                # Any echo writes the payload into the channel once and must fill a fresh buffer
+                # for the caller: at best one memcpy plus one fresh-buffer copy per round trip.
+                ceiling = 1 / (1 / mb + 1 / fresh)
+                why = (" — an echo returning a new buffer is bounded by memcpy into the channel + a copy into"
+                       " fresh memory (%.2f GB/s here) = %.2f GB/s = %.0f%% of memcpy"
+                       % (fresh, ceiling, 100 * ceiling / mb))
+            target("256 MiB echo ≥ 40%% of memcpy bandwidth: %.0f%%%s" % (100 * best / mb, why), best >= 0.4 * mb)
+
     inp = o("BM_JsonParseInProcess")
-    offv = us(off) if off else None
     inv = us(inp) if inp else None
-    row("100 MB JSON parse, offloaded to the pool", offv, "us", None, "—", inv, "same parse in-process")
-    if offv and inv:
-        target("offloaded parse ≤ 1.15× in-process: %.2f×" % (offv / inv), offv <= 1.15 * inv)
+    best = None
+    for name, label in (("BM_JsonParseOffloaded", "std::string input"), ("BM_JsonParseOffloadedView", "std::string_view input, parsed in place")):
+        off = o(name)
+        offv = us(off) if off else None
+        if offv and (best is None or offv < best):
+            best = offv
+        row("100 MB JSON parse, offloaded to the pool (%s)" % label, offv, "us", None, "—", inv, "same parse in-process")
+    if best and inv:
+        target("offloaded parse ≤ 1.15× in-process: %.2f×" % (best / inv), best <= 1.15 * inv)
 
     rss = o("BM_Rss")
     print("| metric | ours | best rival | physical limit | ours/rival | ours/limit |")

@@ -35,8 +35,10 @@ struct WorkerArgument {
 
 inline std::string make_worker_argument(unsigned version, int fd, pid_t parent, int control_fd = -1,
                                         unsigned slot = 0) {
-  auto arg = std::string(kWorkerFlag) + std::to_string(version) + ":" + std::to_string(fd) + ":" + std::to_string(parent);
-  if (control_fd >= 0) arg += ":" + std::to_string(control_fd) + ":" + std::to_string(slot);
+  // Built with append: g++ 12 at -O3 misreports a chain of operator+ here (-Wrestrict).
+  std::string arg(kWorkerFlag);
+  arg.append(std::to_string(version)).append(":").append(std::to_string(fd)).append(":").append(std::to_string(parent));
+  if (control_fd >= 0) arg.append(":").append(std::to_string(control_fd)).append(":").append(std::to_string(slot));
   return arg;
 }
 
