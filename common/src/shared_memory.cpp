@@ -96,7 +96,7 @@ void SharedMemory::release() noexcept {
 }
 
 SharedMemory SharedMemory::create(std::size_t size) {
-  const int fd = ::memfd_create("isolate-shm", MFD_CLOEXEC);
+  const int fd = ::memfd_create("isolate-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) {
     const int error = errno;
     throw_errno("memfd_create", error);
@@ -132,6 +132,16 @@ SharedMemory SharedMemory::adopt(int fd) {
     segment.resize(size);  // the file already has this size: ftruncate is a no-op, then maps
   }
   return segment;
+}
+
+void SharedMemory::forbid_shrinking() {
+  if (fd_ < 0) {
+    throw IsolateError("shared memory: forbid_shrinking of an empty SharedMemory");
+  }
+  if (::fcntl(fd_, F_ADD_SEALS, F_SEAL_SHRINK) != 0) {
+    const int error = errno;
+    throw_errno("seal against shrinking", error);
+  }
 }
 
 void SharedMemory::resize(std::size_t new_size) {

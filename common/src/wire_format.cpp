@@ -82,6 +82,7 @@ std::span<const std::byte> ByteReader::read_bytes(std::uint64_t n) {
 
 SharedMemory make_request_segment(std::size_t record_hint) {
   auto segment = SharedMemory::create(kRecordOffset + std::max<std::size_t>(record_hint, 64));
+  segment.forbid_shrinking();  // a worker that truncates its channel must not SIGBUS the parent
   auto* header = new (segment.data()) SegmentHeader{};
   header->magic = kSegmentMagic;
   header->version = kWireVersion;
@@ -94,6 +95,7 @@ SharedMemory make_request_segment(std::size_t record_hint) {
 
 SharedMemory make_pool_control_segment(std::size_t slots) {
   auto segment = SharedMemory::create(sizeof(Doorbell) + slots * sizeof(SlotControl));
+  segment.forbid_shrinking();  // shared by every worker of the pool: none may cut it short
   new (segment.data()) Doorbell{};
   for (std::size_t i = 0; i < slots; ++i) new (&slot_control(segment, i)) SlotControl{};
   return segment;

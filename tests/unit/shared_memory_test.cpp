@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -273,6 +274,23 @@ TEST(SharedMemory, ImpossibleSizesThrowIsolateErrorAndKeepTheSegment) {
   ASSERT_EQ(::fstat(segment.fd(), &info), 0);
   EXPECT_EQ(info.st_size, 4096) << "a failed resize restores the file length";
   EXPECT_THROW((void)SharedMemory::create(static_cast<std::size_t>(-1)), IsolateError);
+}
+
+TEST(SharedMemory, ForbidShrinkingStopsEveryHolderFromTruncatingButNotFromGrowing) {
+  auto segment = SharedMemory::create(8192);
+  segment.forbid_shrinking();
+  EXPECT_THROW(segment.resize(4096), IsolateError);
+  EXPECT_EQ(segment.size(), 8192U);
+  const int other = ::dup(segment.fd());  // what a worker holds
+  ASSERT_GE(other, 0);
+  errno = 0;
+  EXPECT_EQ(::ftruncate(other, 0), -1);
+  EXPECT_EQ(errno, EPERM);
+  ::close(other);
+  segment.resize(16384);
+  EXPECT_EQ(segment.size(), 16384U);
+  segment.data()[16000] = std::byte{1};
+  EXPECT_THROW(SharedMemory().forbid_shrinking(), IsolateError);
 }
 
 }  // namespace

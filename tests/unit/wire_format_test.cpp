@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
@@ -17,6 +20,18 @@ std::vector<std::byte> bytes_of(std::initializer_list<unsigned> values) {
   std::vector<std::byte> out;
   for (auto v : values) out.push_back(static_cast<std::byte>(v));
   return out;
+}
+
+// A worker holds the fds of its channel and of the pool's control segment: truncating either
+// must fail, or the parent's next touch of its mapping would be a SIGBUS.
+TEST(Segments, ChannelAndControlSegmentsCannotBeTruncatedByAnyHolder) {
+  auto request = make_request_segment(100);
+  auto control = make_pool_control_segment(2);
+  for (SharedMemory* segment : {&request, &control}) {
+    errno = 0;
+    EXPECT_EQ(::ftruncate(segment->fd(), 0), -1);
+    EXPECT_EQ(errno, EPERM);
+  }
 }
 
 TEST(ByteReader, ReadsWhatByteWriterWrote) {

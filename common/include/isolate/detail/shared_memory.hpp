@@ -35,7 +35,7 @@ namespace isolate::detail {
 /// destruction need exclusive access (no other thread may use the object or data() meanwhile).
 class ISOLATE_EXPORT SharedMemory {
  public:
-  /// Creates a new memfd segment of `size` bytes (zero-filled) and maps it.
+  /// Creates a new memfd segment of `size` bytes (zero-filled, sealing allowed) and maps it.
   /// Does not block. Throws IsolateError (with the errno text) when memfd_create, ftruncate or
   /// mmap fail, e.g. EMFILE or ENOMEM.
   [[nodiscard]] static SharedMemory create(std::size_t size);
@@ -65,6 +65,12 @@ class ISOLATE_EXPORT SharedMemory {
   /// Does not block. Throws IsolateError on failure (e.g. ENOMEM, or called on an empty object);
   /// the segment then keeps its old size and mapping (strong guarantee).
   void resize(std::size_t new_size);
+
+  /// Seals the memfd against shrinking (F_SEAL_SHRINK), for every process that holds it: no one,
+  /// a misbehaving worker included, can truncate it below its current size, so no mapping of it
+  /// can SIGBUS. Growing still works; resize() to a smaller size throws from then on.
+  /// Throws IsolateError on an empty object, or for an adopted fd that does not allow sealing.
+  void forbid_shrinking();
 
   /// The first byte of the mapping; nullptr when size() is 0.
   [[nodiscard]] std::byte* data() noexcept;
