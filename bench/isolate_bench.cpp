@@ -60,7 +60,9 @@ isolate::Job<std::string_view, std::uint64_t> parse_view("bench.parse-view", [](
 void report_median(benchmark::State& state, std::vector<double>& seconds) {
   if (seconds.empty()) return;
   std::sort(seconds.begin(), seconds.end());
-  state.counters["median_us"] = seconds[seconds.size() / 2] * 1e6;
+  const auto mid = seconds.size() / 2;
+  const double median = seconds.size() % 2 == 1 ? seconds[mid] : (seconds[mid - 1] + seconds[mid]) / 2;
+  state.counters["median_us"] = median * 1e6;
 }
 
 const isolate::RunOptions kProcess{.backend = isolate::Backend::process};
@@ -208,7 +210,7 @@ void BM_Memcpy(benchmark::State& state) {
   }
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n));
 }
-BENCHMARK(BM_Memcpy)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(BM_Memcpy)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
 
 // The floor of any echo that hands the caller a new buffer: the copy into a freshly allocated
 // vector, which the kernel must first zero page by page (the codecs' decode, huge pages and
@@ -220,7 +222,7 @@ void BM_FreshBufferCopy(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(isolate::detail::Codec<std::vector<std::uint8_t>>::decode(bytes).data());
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n));
 }
-BENCHMARK(BM_FreshBufferCopy)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(BM_FreshBufferCopy)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
 
 // Echo through a pool worker: the caller hands its buffer over (moved in) and gets the echo back
 // as its next buffer. The payload is copied into the channel, out of it in the worker, back into

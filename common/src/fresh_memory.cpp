@@ -4,7 +4,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdint>
 
@@ -13,11 +12,6 @@
 #endif
 
 namespace isolate::detail {
-namespace {
-
-std::atomic<bool> g_populate_supported{true};  // cleared on the first EINVAL (kernel < 5.14)
-
-}  // namespace
 
 void prepare_fresh_memory(void* p, std::size_t n) noexcept {
   if (p == nullptr || n < kFreshMemoryThreshold) return;
@@ -27,13 +21,14 @@ void prepare_fresh_memory(void* p, std::size_t n) noexcept {
   if (last <= first) return;
   auto* start = reinterpret_cast<void*>(first);
   const std::size_t length = last - first;
+  const int saved_errno = errno;
+  // Both are hints. Either may fail (no THP, a kernel before 5.14, an unusual mapping); a failed
+  // madvise costs far less than the copy of >= 4 MiB that follows, so each call simply tries.
 #ifdef MADV_HUGEPAGE
-  (void)::madvise(start, length, MADV_HUGEPAGE);  // EINVAL without THP or on shared memory: fine
+  (void)::madvise(start, length, MADV_HUGEPAGE);
 #endif
-  if (g_populate_supported.load(std::memory_order_relaxed) && ::madvise(start, length, MADV_POPULATE_WRITE) != 0 &&
-      errno == EINVAL) {
-    g_populate_supported.store(false, std::memory_order_relaxed);
-  }
+  (void)::madvise(start, length, MADV_POPULATE_WRITE);
+  errno = saved_errno;
 }
 
 }  // namespace isolate::detail

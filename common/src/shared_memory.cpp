@@ -138,7 +138,9 @@ void SharedMemory::forbid_shrinking() {
   if (fd_ < 0) {
     throw IsolateError("shared memory: forbid_shrinking of an empty SharedMemory");
   }
-  if (::fcntl(fd_, F_ADD_SEALS, F_SEAL_SHRINK) != 0) {
+  // F_SEAL_SEAL too: otherwise any holder (a worker) could add F_SEAL_GROW or F_SEAL_WRITE and
+  // break the parent's later growth or mappings of the segment.
+  if (::fcntl(fd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
     const int error = errno;
     throw_errno("seal against shrinking", error);
   }
@@ -185,7 +187,7 @@ void SharedMemory::resize(std::size_t new_size) {
       fresh = map_new(new_size);
     } catch (...) {
       if (change_length) {
-        (void)::ftruncate(fd_, info.st_size);  // best effort: restore the old length
+        (void)::ftruncate(fd_, info.st_size);  // best effort: fails (EPERM) if sealed against shrinking
       }
       throw;
     }

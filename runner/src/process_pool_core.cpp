@@ -91,6 +91,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
   void submit(std::shared_ptr<PoolTask> task) override {
     std::unique_lock lock(mutex_);
     for (bool owns_input = false;; owns_input = true) {
+      if (task->withdrawn) return;  // its token fired first: the future is already complete
       if (auto error = refusal()) {
         lock.unlock();
         fail(task, error);
@@ -135,6 +136,9 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
           break;
         }
       }
+      // Neither queued nor on a worker: submit() has not placed it yet (the token fired between
+      // attach() and submit(), or while a view input was being copied). It must never start.
+      if (!victim) task->withdrawn = true;
     }
     if (victim) {
       victim->child->kill();
@@ -339,7 +343,10 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       writer.write_string(task->job);
       writer.write_string(task->tag);
       task->encode(writer);
-      task->encode = nullptr;  // the input is in the segment now: free it
+      // The input is in the segment now: free it (every copy of the holder goes).
+      task->encode = nullptr;
+      task->own_input = nullptr;
+      task->run_here = nullptr;
       header_of(worker->segment).segment_size.store(worker->segment.size(), std::memory_order_relaxed);
       publish(worker->segment, writer, SegmentState::requested);
       std::uint32_t seq;

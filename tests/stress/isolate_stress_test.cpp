@@ -74,6 +74,33 @@ TEST_F(ProcessIsolate, OneTokenCancellingManyRunsFromManyThreadsLeavesNoWorker) 
   EXPECT_FALSE(token.has_callbacks());
 }
 
+// A token that fires while run() is still placing its job (here: while a queued job's view input
+// is being copied) must keep the job off the workers for good: were it dispatched anyway, this
+// never-ending job would hold the pool's only worker and the last echo would never answer.
+TEST_F(ProcessIsolate, PoolJobCancelledWhileRunPlacesItNeverReachesAWorker) {
+  IsolatePool pool(PoolOptions{.workers = 1, .backend = Backend::process});
+  CancellationToken busy_token;
+  auto busy = pool.run(sleep_ms, 600'000, busy_token);
+  const std::string document(32u << 20, 'd');
+  std::mt19937 random(5);
+  for (int i = 0; i < 20; ++i) {
+    CancellationToken token;
+    const auto delay = std::chrono::microseconds(random() % 20000);
+    std::thread canceller([&] {
+      std::this_thread::sleep_for(delay);
+      token.cancel();
+    });
+    auto f = pool.run(spin_view, std::string_view(document), token);
+    canceller.join();
+    EXPECT_THROW(f.get(), CancelledException);
+  }
+  busy_token.cancel();
+  EXPECT_THROW(busy.get(), CancelledException);
+  auto alive = pool.run(echo, std::string("alive"));
+  ASSERT_EQ(alive.wait_for(std::chrono::seconds(60)), std::future_status::ready) << "a cancelled job holds the worker";
+  EXPECT_EQ(alive.get(), "alive");
+}
+
 // A thread-backend job that returns the instant it sees stop_requested() must never complete the
 // future with its value ahead of the token's exception: stop is requested only after the token
 // has claimed the result.

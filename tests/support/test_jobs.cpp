@@ -118,6 +118,11 @@ Job<std::span<const std::uint8_t>, std::uint64_t> span_sum("test.span-sum", [](c
   return sum;
 });
 
+Job<std::string_view, std::string> spin_view("test.spin-view", [](const std::string_view&) -> std::string {
+  std::atomic<std::uint64_t> n{0};
+  for (;;) n.fetch_add(1, std::memory_order_relaxed);
+});
+
 Job<std::string_view, std::string> view_mapping("test.view-mapping", [](const std::string_view& in) {
   // The mapping (pathname column of /proc/self/maps) that contains the first byte of the input.
   const auto at = reinterpret_cast<std::uintptr_t>(in.data());

@@ -53,6 +53,7 @@ extern Job<std::int64_t, std::int64_t> alloc_mib;    // allocates and touches N 
 extern Job<std::string, nlohmann::json> process_report;  // pid, ppid, open fds, SigBlk, SigIgn
 extern Job<std::string_view, std::string> view_reverse;             // input read in place
 extern Job<std::span<const std::uint8_t>, std::uint64_t> span_sum;  // input read in place
+extern Job<std::string_view, std::string> spin_view;     // never returns (view input)
 extern Job<std::string_view, std::string> view_mapping;  // the /proc/self/maps path holding its input
 extern Job<std::string, std::string> wait_for_stop;     // thread backend: returns as soon as stop is requested
 extern std::atomic<int> wait_for_stop_started;           // thread backend: counts wait_for_stop calls begun

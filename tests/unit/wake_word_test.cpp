@@ -24,8 +24,14 @@ using namespace std::chrono_literals;
 
 constexpr auto kForever = std::chrono::nanoseconds(-1);
 
-void wait_until_asleep(const WakeWord& word, unsigned sleepers = 1) {
-  while (word.sleepers.load() < sleepers) std::this_thread::sleep_for(100us);
+/// Waits (at most 30 s) until `sleepers` waiters sleep on the futex.
+[[nodiscard]] bool wait_until_asleep(const WakeWord& word, unsigned sleepers = 1) {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (word.sleepers.load() < sleepers) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(100us);
+  }
+  return true;
 }
 
 TEST(WakeWord, ReturnsAtOnceWhenTheValueAlreadyDiffers) {
@@ -47,7 +53,7 @@ TEST(WakeWord, TimeoutWithoutAChangeHandsBackTheOldValue) {
 TEST(WakeWord, SleepingWaiterIsWokenByPublishAndStopsCountingAsASleeper) {
   WakeWord word;
   auto seen = std::async(std::launch::async, [&] { return word.wait_change(0, Spin{}, kForever); });
-  wait_until_asleep(word);
+  ASSERT_TRUE(wait_until_asleep(word));
   word.publish(42);
   EXPECT_EQ(seen.get(), 42u);
   EXPECT_EQ(word.sleepers.load(), 0u);
@@ -57,7 +63,7 @@ TEST(WakeWord, RingWakesEverySleeper) {
   WakeWord word;
   auto a = std::async(std::launch::async, [&] { return word.wait_change(0, Spin{}, kForever); });
   auto b = std::async(std::launch::async, [&] { return word.wait_change(0, Spin{}, kForever); });
-  wait_until_asleep(word, 2);
+  ASSERT_TRUE(wait_until_asleep(word, 2));
   word.ring();
   EXPECT_EQ(a.get(), 1u);
   EXPECT_EQ(b.get(), 1u);
@@ -89,12 +95,13 @@ TEST(WakeWord, WakesAWaiterInAnotherProcessThroughASharedMapping) {
     const auto seen = word->wait_change(0, Spin{}, std::chrono::seconds(30));
     ::_exit(seen == 9 ? 0 : 1);
   }
-  wait_until_asleep(*word);
-  word->publish(9);
+  const bool asleep = wait_until_asleep(*word);
+  word->publish(9);  // wakes it if it sleeps; a child that never slept is reported below
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "the child did not see the published value";
+  EXPECT_TRUE(asleep) << "the child never slept on the futex";
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,6 +31,10 @@ TEST(Segments, ChannelAndControlSegmentsCannotBeTruncatedByAnyHolder) {
   for (SharedMemory* segment : {&request, &control}) {
     errno = 0;
     EXPECT_EQ(::ftruncate(segment->fd(), 0), -1);
+    EXPECT_EQ(errno, EPERM);
+    // Nor can a holder seal it against growth or writes (F_SEAL_SEAL).
+    errno = 0;
+    EXPECT_EQ(::fcntl(segment->fd(), F_ADD_SEALS, F_SEAL_GROW), -1);
     EXPECT_EQ(errno, EPERM);
   }
 }

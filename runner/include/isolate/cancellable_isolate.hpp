@@ -69,8 +69,14 @@ std::future<Out> run_on_thread(const Job<In, Out>& job, In input, const Cancella
   auto future = result->get_future();
   result->attach(token);
   if (result->is_done()) return future;
-  auto holder = std::make_shared<InputHolder<In>>(std::move(input));
-  holder->own();  // a view's bytes may be gone once run() returns
+  std::shared_ptr<InputHolder<In>> holder;
+  try {
+    holder = std::make_shared<InputHolder<In>>(std::move(input));
+    holder->own();  // a view's bytes may be gone once run() returns
+  } catch (...) {
+    result->set_exception(std::current_exception());  // bad_alloc: in the future, like every failure
+    return future;
+  }
   Executor::instance().submit([fn = job.function(), holder = std::move(holder), result, stop] {
     if (result->is_done()) return;
     try {

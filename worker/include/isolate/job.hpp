@@ -28,7 +28,8 @@ namespace isolate {
 /// any type with nlohmann to_json/from_json (default-constructible for from_json).
 /// In may also be std::string_view or std::span<const std::uint8_t>: the worker's job then reads
 /// the request in place in shared memory, without a copy (valid until the job returns; do not
-/// keep it). The caller's bytes need only live during the run() call that submits the job.
+/// keep it, nor let Out point into it: the response overwrites the request). The caller's bytes
+/// need only live during the run() call that submits the job.
 ///
 /// Define it once at namespace scope; its constructor registers it by name. A duplicate name is
 /// a start-up error: the program prints a message naming the job and exits with status 70.

@@ -63,12 +63,14 @@ class ISOLATE_EXPORT SharedMemory {
   /// into the old mapping are invalid afterwards. Other processes that mapped the segment keep
   /// their old mapping: after a shrink, touching their pages past the new end raises SIGBUS there.
   /// Does not block. Throws IsolateError on failure (e.g. ENOMEM, or called on an empty object);
-  /// the segment then keeps its old size and mapping (strong guarantee).
+  /// the object then keeps its old size and mapping. (After forbid_shrinking(), a grow whose
+  /// mapping failed leaves the file at the new length: it cannot be cut back.)
   void resize(std::size_t new_size);
 
-  /// Seals the memfd against shrinking (F_SEAL_SHRINK), for every process that holds it: no one,
-  /// a misbehaving worker included, can truncate it below its current size, so no mapping of it
-  /// can SIGBUS. Growing still works; resize() to a smaller size throws from then on.
+  /// Seals the memfd against shrinking (F_SEAL_SHRINK) and against further seals (F_SEAL_SEAL),
+  /// for every process that holds it: no one, a misbehaving worker included, can truncate it
+  /// below its current size (so no mapping of it can SIGBUS) or seal it against growth or
+  /// writes. Growing still works; resize() to a smaller size throws from then on.
   /// Throws IsolateError on an empty object, or for an adopted fd that does not allow sealing.
   void forbid_shrinking();
 

@@ -33,6 +33,8 @@ struct PoolTask {
   std::function<void(JobContext&)> run_here;       // thread: runs the job, completes the future
   ProcessLaunch::Completion completion;            // claim / deliver / fail
   std::stop_source stop;                           // thread: requested on cancel or pool shutdown
+  bool withdrawn = false;                          // process: cancelled before submit() placed it
+                                                   // (guarded by the core's mutex)
 };
 
 class ISOLATE_EXPORT PoolCore {
