@@ -240,11 +240,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       }
       slots_[i].worker = worker;
       slots_[i].state = SlotState::idle;
-      if (!queue_.empty()) {
-        next = std::move(queue_.front());
-        queue_.pop_front();
-        assign(i, next);
-      }
+      next = take_queued(i);
     }
     (void)Supervisor::instance().watch(worker->child, [weak, i, w = std::weak_ptr<Worker>(worker)](ExitStatus status) {
       auto self = weak.lock();
@@ -335,6 +331,16 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
     return slots_[i].worker;
   }
 
+  /// Gives idle slot i the oldest queued job, if any (mutex held); returns it (dispatch() must
+  /// follow) or null.
+  std::shared_ptr<PoolTask> take_queued(std::size_t i) {
+    if (queue_.empty()) return nullptr;
+    auto next = std::move(queue_.front());
+    queue_.pop_front();
+    assign(i, next);
+    return next;
+  }
+
   /// Writes `task`'s request into the worker's segment and wakes it (mutex not held).
   void dispatch(std::size_t i, const std::shared_ptr<Worker>& worker, const std::shared_ptr<PoolTask>& task) {
     try {
@@ -374,11 +380,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       if (slots_[i].worker != worker || slots_[i].state == SlotState::dead) return;
       slots_[i].task = nullptr;
       slots_[i].state = SlotState::idle;
-      if (!queue_.empty()) {
-        next = std::move(queue_.front());
-        queue_.pop_front();
-        assign(i, next);
-      }
+      next = take_queued(i);
     }
     if (next) dispatch(i, worker, next);
   }

@@ -35,29 +35,11 @@ class InputHolder {
   In value_;
 };
 
-template <>
-class InputHolder<std::string_view> {
+/// A view input: the caller's bytes until own() copies them into `Storage`.
+template <class View, class Storage>
+class ViewInputHolder {
  public:
-  explicit InputHolder(std::string_view value) noexcept : view_(value) {}
-  /// Copies the viewed bytes (once) and views the copy from now on. Throws std::bad_alloc.
-  void own() {
-    if (owned_) return;
-    storage_.assign(view_);
-    view_ = storage_;
-    owned_ = true;
-  }
-  [[nodiscard]] const std::string_view& get() const noexcept { return view_; }
-
- private:
-  std::string_view view_;
-  std::string storage_;
-  bool owned_ = false;
-};
-
-template <>
-class InputHolder<std::span<const std::uint8_t>> {
- public:
-  explicit InputHolder(std::span<const std::uint8_t> value) noexcept : view_(value) {}
+  explicit ViewInputHolder(View value) noexcept : view_(value) {}
   /// Copies the viewed bytes (once) and views the copy from now on. Throws std::bad_alloc.
   void own() {
     if (owned_) return;
@@ -65,12 +47,25 @@ class InputHolder<std::span<const std::uint8_t>> {
     view_ = storage_;
     owned_ = true;
   }
-  [[nodiscard]] const std::span<const std::uint8_t>& get() const noexcept { return view_; }
+  [[nodiscard]] const View& get() const noexcept { return view_; }
 
  private:
-  std::span<const std::uint8_t> view_;
-  std::vector<std::uint8_t> storage_;
+  View view_;
+  Storage storage_;
   bool owned_ = false;
+};
+
+template <>
+class InputHolder<std::string_view> : public ViewInputHolder<std::string_view, std::string> {
+ public:
+  using ViewInputHolder::ViewInputHolder;
+};
+
+template <>
+class InputHolder<std::span<const std::uint8_t>>
+    : public ViewInputHolder<std::span<const std::uint8_t>, std::vector<std::uint8_t>> {
+ public:
+  using ViewInputHolder::ViewInputHolder;
 };
 
 }  // namespace isolate::detail
