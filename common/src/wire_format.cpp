@@ -34,6 +34,31 @@ void ByteWriter::write_string(std::string_view s) {
   write(s.data(), s.size());
 }
 
+namespace {
+constexpr std::size_t kInPlaceRecord = 2 * sizeof(std::uint64_t);
+
+std::uintptr_t address(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
+}  // namespace
+
+bool ByteWriter::overlaps(std::span<const std::byte> bytes) const noexcept {
+  if (bytes.empty() || segment_.size() == 0) return false;
+  const auto first = address(segment_.data());
+  return address(bytes.data()) < first + segment_.size() && address(bytes.data()) + bytes.size() > first;
+}
+
+bool ByteWriter::refer(std::span<const std::byte> bytes) {
+  if (bytes.empty() || segment_.size() < offset_ + kInPlaceRecord) return false;
+  const auto first = address(segment_.data());
+  const auto at = address(bytes.data());
+  if (at < first + offset_ + kInPlaceRecord || at > first + segment_.size() ||
+      bytes.size() > first + segment_.size() - at) {
+    return false;
+  }
+  write_u64(at - first);
+  write_u64(bytes.size());
+  return true;
+}
+
 std::size_t ByteWriter::reserve_u64() {
   const std::size_t at = offset_;
   write_u64(0);
@@ -123,6 +148,18 @@ std::span<const std::byte> record_of(SharedMemory& segment) {
                        " exceeds the shared segment (" + std::to_string(segment.size()) + " bytes)");
   }
   return {segment.data() + kRecordOffset, static_cast<std::size_t>(header.record_size)};
+}
+
+std::span<const std::byte> payload_in_place(SharedMemory& segment, ByteReader& reader) {
+  const auto offset = reader.read_u64();
+  const auto size = reader.read_u64();
+  const auto record_end = kRecordOffset + header_of(segment).record_size;
+  if (offset < record_end || offset > segment.size() || size > segment.size() - offset) {
+    throw IsolateError("isolate: a response refers to bytes " + std::to_string(offset) + "+" + std::to_string(size) +
+                       " outside the shared segment's payload area (" + std::to_string(record_end) + ".." +
+                       std::to_string(segment.size()) + ")");
+  }
+  return {segment.data() + offset, static_cast<std::size_t>(size)};
 }
 
 }  // namespace isolate::detail

@@ -213,6 +213,9 @@ void complete_from_response(SharedMemory& segment, const ProcessLaunch::Completi
     case ResponseKind::value:
       completion.deliver(reader.read_bytes(reader.read_u64()));
       return;
+    case ResponseKind::value_in_place:
+      completion.deliver(payload_in_place(segment, reader));
+      return;
     case ResponseKind::error: {
       auto type = reader.read_string();
       auto message = reader.read_string();

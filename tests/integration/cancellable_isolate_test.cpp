@@ -112,6 +112,24 @@ TEST_F(ProcessIsolate, ViewInputsRoundTripAndNeedTheCallersBytesOnlyDuringTheCal
   EXPECT_EQ(CancellableIsolate::run(view_reverse, std::string_view(), {}, process_backend()).get(), "");
 }
 
+TEST_F(ProcessIsolate, ViewOutputsComeBackAsTheirOwnedBuffers) {
+  std::future<std::string> tail = CancellableIsolate::run(view_tail, "xyz", {}, process_backend());
+  EXPECT_EQ(tail.get(), "yz");
+  EXPECT_EQ(CancellableIsolate::run(view_static, "in", {}, process_backend()).get(), "static bytes");
+  EXPECT_EQ(CancellableIsolate::run(owned_head, std::string("headless"), {}, process_backend()).get(), "hea");
+}
+
+TEST_F(ProcessIsolate, AHandedOverBufferReceivesTheOutput) {
+  std::vector<std::uint8_t> big(6u << 20);
+  std::mt19937 random(9);
+  for (auto& b : big) b = static_cast<std::uint8_t>(random());
+  const auto expected = big;
+  const auto* allocation = big.data();
+  const auto echoed = CancellableIsolate::run(echo_span, std::move(big), {}, process_backend()).get();
+  EXPECT_EQ(echoed.data(), allocation) << "the output was decoded into the handed-over buffer";
+  EXPECT_TRUE(echoed == expected);
+}
+
 TEST_F(ProcessIsolate, CancelledBeforeRunStartsNoProcess) {
   CancellationToken token;
   token.cancel("too late");
@@ -441,6 +459,15 @@ TEST(CancellableIsolateThreadBackend, ViewInputIsCopiedSoTheCallersBytesNeedOnly
   text->assign("xxxxxx");
   text.reset();
   EXPECT_EQ(f.get(), "fedcba");
+}
+
+TEST(CancellableIsolateThreadBackend, ViewOutputsAndHandedOverBuffersGiveTheSameResultsAsProcesses) {
+  EXPECT_EQ(CancellableIsolate::run(view_tail, std::string("xyz"), {}, thread_backend()).get(), "yz");
+  EXPECT_EQ(CancellableIsolate::run(view_static, "in", {}, thread_backend()).get(), "static bytes");
+  EXPECT_EQ(CancellableIsolate::run(owned_head, std::string("headless"), {}, thread_backend()).get(), "hea");
+  const std::vector<std::uint8_t> bytes{4, 5, 6};
+  EXPECT_EQ(CancellableIsolate::run(echo_span, std::span<const std::uint8_t>(bytes), {}, thread_backend()).get(),
+            bytes);
 }
 
 TEST(CancellableIsolateThreadBackend, CancelledBeforeRunNeverRunsTheJob) {

@@ -89,6 +89,55 @@ TEST_F(ProcessPool, QueuedViewInputSurvivesTheCallersBuffer) {
   EXPECT_EQ(busy.get(), 150);
 }
 
+// A view output: bytes of the job's input travel back in place, any other view is copied; the
+// caller gets the owned buffer.
+TEST_F(ProcessPool, ViewOutputsComeBackAsTheirOwnedBuffers) {
+  IsolatePool pool(options(1));
+  std::future<std::string> tail = pool.run(view_tail, "xyz");
+  EXPECT_EQ(tail.get(), "yz");
+  EXPECT_EQ(pool.run(view_static, std::string_view("in")).get(), "static bytes");
+  EXPECT_EQ(pool.run(owned_head, std::string("headless")).get(), "hea");
+  EXPECT_EQ(pool.run(view_tail, std::string_view()).get(), "");
+  std::vector<std::uint8_t> big(24u << 20);  // past the channel's size: the worker sees it grown
+  std::mt19937 random(5);
+  for (auto& b : big) b = static_cast<std::uint8_t>(random());
+  EXPECT_TRUE(pool.run(echo_span, std::span<const std::uint8_t>(big)).get() == big);
+}
+
+// A buffer handed over to a job with a view input (moved in) is kept by the pool, read by the
+// worker in place, and receives the output when it is of the same type: no fresh allocation.
+TEST_F(ProcessPool, AHandedOverBufferReceivesTheOutput) {
+  IsolatePool pool(options(1));
+  std::vector<std::uint8_t> big(8u << 20);
+  std::mt19937 random(8);
+  for (auto& b : big) b = static_cast<std::uint8_t>(random());
+  const auto expected = big;
+  const auto* allocation = big.data();
+  const auto echoed = pool.run(echo_span, std::move(big)).get();
+  EXPECT_EQ(echoed.data(), allocation) << "the output was decoded into the handed-over buffer";
+  EXPECT_TRUE(echoed == expected);
+  // An owned input of the output's type is recycled the same way.
+  auto copy = expected;
+  const auto* copy_allocation = copy.data();
+  const auto bytes = pool.run(echo_bytes, std::move(copy)).get();
+  EXPECT_EQ(bytes.data(), copy_allocation);
+  EXPECT_TRUE(bytes == expected);
+  // A small output does not keep a large buffer.
+  std::string large(1u << 20, 'l');
+  const auto small = pool.run(view_static, std::move(large)).get();
+  EXPECT_EQ(small, "static bytes");
+  EXPECT_LT(small.capacity(), 1u << 20);
+}
+
+TEST_F(ProcessPool, AQueuedJobKeepsItsHandedOverBuffer) {
+  IsolatePool pool(options(1));
+  auto busy = pool.run(sleep_ms, 150);
+  std::string text = "queued buffer";
+  auto tail = pool.run(view_tail, std::move(text));
+  EXPECT_EQ(tail.get(), "ueued buffer");
+  EXPECT_EQ(busy.get(), 150);
+}
+
 TEST_F(ProcessPool, JobExceptionsComeBackAsForCancellableIsolate) {
   IsolatePool pool(options(1));
   EXPECT_THROW(pool.run(throw_named, std::string("invalid_argument")).get(), std::invalid_argument);
@@ -239,6 +288,18 @@ TEST(ThreadPool, QueuedViewInputSurvivesTheCallersBuffer) {
   text.reset();
   EXPECT_EQ(reversed.get(), "weiv daerht");
   EXPECT_EQ(busy.get(), 100);
+}
+
+TEST(ThreadPool, ViewOutputsAndHandedOverBuffersGiveTheSameResultsAsProcesses) {
+  IsolatePool pool(PoolOptions{.workers = 1, .backend = Backend::thread});
+  auto busy = pool.run(sleep_ms, 50);
+  auto queued = pool.run(view_tail, std::string("queued buffer"));
+  EXPECT_EQ(pool.run(view_static, "in").get(), "static bytes");
+  EXPECT_EQ(pool.run(owned_head, std::string("headless")).get(), "hea");
+  const std::vector<std::uint8_t> bytes{1, 2, 3};
+  EXPECT_EQ(pool.run(echo_span, std::vector<std::uint8_t>(bytes)).get(), bytes);
+  EXPECT_EQ(queued.get(), "ueued buffer");
+  EXPECT_EQ(busy.get(), 50);
 }
 
 TEST(ThreadPool, CancelCompletesAtOnceAndRequestsStop) {

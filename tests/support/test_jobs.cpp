@@ -118,6 +118,21 @@ Job<std::span<const std::uint8_t>, std::uint64_t> span_sum("test.span-sum", [](c
   return sum;
 });
 
+Job<std::span<const std::uint8_t>, std::span<const std::uint8_t>> echo_span(
+    "test.echo-span", [](const std::span<const std::uint8_t>& in) { return in; });
+
+Job<std::string_view, std::string_view> view_tail("test.view-tail", [](const std::string_view& in) {
+  return in.empty() ? in : in.substr(1);
+});
+
+Job<std::string_view, std::string_view> view_static("test.view-static", [](const std::string_view&) {
+  return std::string_view("static bytes");
+});
+
+Job<std::string, std::string_view> owned_head("test.owned-head", [](const std::string& in) {
+  return std::string_view(in).substr(0, 3);
+});
+
 Job<std::string_view, std::string> spin_view("test.spin-view", [](const std::string_view&) -> std::string {
   std::atomic<std::uint64_t> n{0};
   for (;;) n.fetch_add(1, std::memory_order_relaxed);

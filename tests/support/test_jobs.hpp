@@ -55,6 +55,10 @@ extern Job<std::string_view, std::string> view_reverse;             // input rea
 extern Job<std::span<const std::uint8_t>, std::uint64_t> span_sum;  // input read in place
 extern Job<std::string_view, std::string> spin_view;     // never returns (view input)
 extern Job<std::string_view, std::string> view_mapping;  // the /proc/self/maps path holding its input
+extern Job<std::span<const std::uint8_t>, std::span<const std::uint8_t>> echo_span;  // returns its input view
+extern Job<std::string_view, std::string_view> view_tail;    // its input without the first byte (a view of it)
+extern Job<std::string_view, std::string_view> view_static;  // a view of a static string, whatever the input
+extern Job<std::string, std::string_view> owned_head;        // a view of its owned input's first 3 bytes
 extern Job<std::string, std::string> wait_for_stop;     // thread backend: returns as soon as stop is requested
 extern std::atomic<int> wait_for_stop_started;           // thread backend: counts wait_for_stop calls begun
 extern Job<std::string, std::string> corrupt_response;  // claims a response larger than the segment

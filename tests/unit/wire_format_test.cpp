@@ -11,7 +11,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace isolate::detail {
@@ -92,6 +96,91 @@ TEST(RecordOf, BadMagicIsAnIsolateError) {
   auto segment = make_request_segment(16);
   header_of(segment).magic = 0;
   EXPECT_THROW((void)record_of(segment), IsolateError);
+}
+
+// A request whose payload follows a job name and tag, as the parent writes it; returns where the
+// payload lies in the segment.
+std::span<const std::byte> write_request(SharedMemory& segment, std::string_view payload) {
+  ByteWriter writer(segment);
+  writer.write_string("job");
+  writer.write_string("bytes");
+  write_payload<std::string_view>(payload, writer);
+  publish(segment, writer, SegmentState::requested);
+  auto record = record_of(segment);
+  return record.subspan(record.size() - payload.size());
+}
+
+TEST(ByteWriter, RefersToBytesPastTheRecordWithoutCopyingThem) {
+  auto segment = make_request_segment(64);
+  const auto payload = write_request(segment, "in place payload");
+  const auto tail = payload.subspan(3);
+  ByteWriter response(segment);
+  ASSERT_TRUE(response.refer(tail));
+  publish_response(segment, response, ResponseKind::value_in_place);
+  ByteReader reader(record_of(segment));
+  const auto found = payload_in_place(segment, reader);
+  EXPECT_EQ(found.data(), tail.data()) << "the same bytes, not a copy";
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(found.data()), found.size()), "place payload");
+}
+
+TEST(ByteWriter, DoesNotReferToBytesOutsideTheSegmentOrUnderItsRecord) {
+  auto segment = make_request_segment(64);
+  (void)write_request(segment, "payload");
+  const std::string elsewhere = "elsewhere";
+  ByteWriter response(segment);
+  EXPECT_FALSE(response.refer(std::as_bytes(std::span(elsewhere))));
+  EXPECT_FALSE(response.overlaps(std::as_bytes(std::span(elsewhere))));
+  // The job's name sits where the response record goes: it cannot stay in place.
+  const auto name = record_of(segment).subspan(4, 3);
+  EXPECT_FALSE(response.refer(name));
+  EXPECT_TRUE(response.overlaps(name));
+  EXPECT_FALSE(response.refer({})) << "nothing to refer to";
+  EXPECT_EQ(response.record_size(), 0u) << "a refused refer() writes nothing";
+}
+
+TEST(PayloadInPlace, OffsetsOutsideTheSegmentOrInsideTheRecordAreIsolateErrors) {
+  auto segment = make_request_segment(64);
+  const auto size = segment.size();
+  struct Case {
+    std::uint64_t offset;
+    std::uint64_t length;
+  };
+  for (const auto& c : {Case{size + 1, 0}, Case{kRecordOffset + 64, size}, Case{kRecordOffset, 4},
+                        Case{kRecordOffset + 64, ~0ull}, Case{~0ull, 2}}) {
+    ByteWriter response(segment);
+    response.write_u64(c.offset);
+    response.write_u64(c.length);
+    publish_response(segment, response, ResponseKind::value_in_place);
+    ByteReader reader(record_of(segment));
+    EXPECT_THROW((void)payload_in_place(segment, reader), IsolateError) << c.offset << "+" << c.length;
+  }
+  ByteWriter response(segment);
+  response.write_u64(size);
+  response.write_u64(0);
+  publish_response(segment, response, ResponseKind::value_in_place);
+  ByteReader reader(record_of(segment));
+  EXPECT_TRUE(payload_in_place(segment, reader).empty()) << "an empty payload at the very end is fine";
+}
+
+TEST(DecodeOutput, ReusesASpareBufferTheOutputFillsAtLeastHalfOf) {
+  const std::string text(1000, 'o');
+  const auto payload = std::as_bytes(std::span(text));
+  std::vector<std::uint8_t> spare(1200, 1);
+  const auto* allocation = spare.data();
+  auto out = decode_output<std::vector<std::uint8_t>>(payload, std::move(spare));
+  EXPECT_EQ(out.data(), allocation) << "decoded into the spare's allocation";
+  EXPECT_EQ(out.size(), 1000u);
+  EXPECT_TRUE(std::all_of(out.begin(), out.end(), [](auto b) { return b == 'o'; }));
+
+  std::string big(4000, 's');
+  const auto* big_allocation = big.data();
+  auto small = decode_output<std::string>(payload.first(10), std::move(big));
+  EXPECT_NE(small.data(), big_allocation) << "a small output must not keep a large allocation";
+  EXPECT_EQ(small, std::string(10, 'o'));
+
+  std::string tight(10, 't');
+  auto grown = decode_output<std::string>(payload, std::move(tight));
+  EXPECT_EQ(grown, text) << "too small a spare: a new buffer";
 }
 
 TEST(Codec, MalformedMessagePackIsAnExceptionNotACrash) {

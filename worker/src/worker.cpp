@@ -50,8 +50,8 @@ void serve(detail::SharedMemory& segment) {
     }
     JobContext context;
     detail::ByteWriter output(segment);
-    job->run(input, output, context);
-    detail::publish_response(segment, output, detail::ResponseKind::value);
+    const bool in_place = job->run(input, output, context);
+    detail::publish_response(segment, output, in_place ? detail::ResponseKind::value_in_place : detail::ResponseKind::value);
   } catch (...) {
     const auto error = detail::capture_current_exception();
     detail::ByteWriter output(segment);  // starts over: a half-written value is discarded

@@ -60,18 +60,34 @@ std::size_t payload_size_hint(const T& value) {
   }
 }
 
+/// Delivers a job's output payload into `result`, decoded into the holder's input buffer when it
+/// is the output's type (see decode_output); `holder` is null when it is not.
+template <class Out, class Holder>
+void deliver_output(CancellableResult<Out>& result, std::span<const std::byte> payload, Holder* holder) {
+  if constexpr (is_byte_buffer_v<Out>) {
+    if (holder != nullptr) {
+      result.fulfil_value(decode_output<Out>(payload, holder->template take_buffer<Out>()));
+      return;
+    }
+  }
+  result.fulfil_value(decode_output<Out>(payload));
+}
+
+/// True when the holder of an In input can hold a buffer the output (Out) can be decoded into.
+template <class In, class Out>
+inline constexpr bool recycles_input_v = is_byte_buffer_v<owned_t<Out>> && std::is_same_v<owned_t<In>, owned_t<Out>>;
+
 /// The thread backend: the job's function on an executor thread; the token completes the future
 /// at once, then requests stop through the JobContext (CancellableResult::enable_stop).
 template <class In, class Out>
-std::future<Out> run_on_thread(const Job<In, Out>& job, In input, const CancellationToken& token) {
-  auto result = CancellableResult<Out>::create();
+std::future<owned_t<Out>> run_on_thread(const Job<In, Out>& job, std::shared_ptr<InputHolder<In>> holder,
+                                        const CancellationToken& token) {
+  auto result = CancellableResult<owned_t<Out>>::create();
   auto stop = result->enable_stop();
   auto future = result->get_future();
   result->attach(token);
   if (result->is_done()) return future;
-  std::shared_ptr<InputHolder<In>> holder;
   try {
-    holder = std::make_shared<InputHolder<In>>(std::move(input));
     holder->own();  // a view's bytes may be gone once run() returns
   } catch (...) {
     result->set_exception(std::current_exception());  // bad_alloc: in the future, like every failure
@@ -81,10 +97,42 @@ std::future<Out> run_on_thread(const Job<In, Out>& job, In input, const Cancella
     if (result->is_done()) return;
     try {
       JobContext context(stop);
-      result->set_value((*fn)(holder->get(), context));
+      result->set_value(to_owned((*fn)(holder->get(), context)));  // a view output may view the input
     } catch (...) {
       result->set_exception(std::current_exception());
     }
+  });
+  return future;
+}
+
+/// CancellableIsolate::run with its input in `holder`.
+template <class In, class Out>
+std::future<owned_t<Out>> run_isolated(const Job<In, Out>& job, std::shared_ptr<InputHolder<In>> holder,
+                                       const CancellationToken& token, RunOptions options) {
+  using Result = owned_t<Out>;
+  if (use_thread_backend(options.backend)) return run_on_thread(job, std::move(holder), token);
+  if (auto e = token.exception()) return failed_future<Result>(e);
+  std::shared_ptr<ProcessLaunch> launch;
+  try {
+    auto segment = make_request_segment(payload_size_hint(holder->get()));
+    ByteWriter writer(segment);
+    writer.write_string(job.name());
+    writer.write_string(Codec<In>::tag);
+    write_payload<In>(holder->get(), writer);
+    publish(segment, writer, SegmentState::requested);
+    launch = ProcessLaunch::create(std::move(segment), std::move(options));
+  } catch (...) {
+    return failed_future<Result>(std::current_exception());
+  }
+  if constexpr (!recycles_input_v<In, Out>) holder.reset();  // encoded: nothing will reuse it
+  auto result = CancellableResult<Result>::create([launch] { launch->cancel(); });
+  auto future = result->get_future();
+  result->attach(token);
+  if (result->is_done()) return future;
+  launch->start({
+      [result] { return result->claim(); },
+      [result, holder](std::span<const std::byte> payload) { deliver_output(*result, payload, holder.get()); },
+      [result](std::exception_ptr error) { result->fulfil_exception(std::move(error)); },
   });
   return future;
 }
@@ -113,33 +161,31 @@ class CancellableIsolate {
   /// Does not block (the spawn happens on the library's supervisor thread).
   /// Throws only IsolateError for Backend::process where it is not built; every other failure is
   /// in the future. Thread safety: may be called from any thread, concurrently.
+  /// For a job with a view output (see Job), the future holds its owned buffer (Job::Result).
   template <class In, class Out>
-  static std::future<Out> run(const Job<In, Out>& job, std::type_identity_t<In> input,
-                              CancellationToken token = {}, RunOptions options = {}) {
-    if (detail::use_thread_backend(options.backend)) return detail::run_on_thread(job, std::move(input), token);
-    if (auto e = token.exception()) return detail::failed_future<Out>(e);
-    std::shared_ptr<detail::ProcessLaunch> launch;
+  static std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, std::type_identity_t<In> input,
+                                                        CancellationToken token = {}, RunOptions options = {}) {
     try {
-      auto segment = detail::make_request_segment(detail::payload_size_hint(input));
-      detail::ByteWriter writer(segment);
-      writer.write_string(job.name());
-      writer.write_string(detail::Codec<In>::tag);
-      detail::write_payload<In>(input, writer);
-      detail::publish(segment, writer, detail::SegmentState::requested);
-      launch = detail::ProcessLaunch::create(std::move(segment), std::move(options));
-    } catch (...) {
-      return detail::failed_future<Out>(std::current_exception());
+      auto holder = std::make_shared<detail::InputHolder<In>>(std::move(input));
+      return detail::run_isolated(job, std::move(holder), token, std::move(options));
+    } catch (const std::bad_alloc&) {
+      return detail::failed_future<typename Job<In, Out>::Result>(std::current_exception());
     }
-    auto result = detail::CancellableResult<Out>::create([launch] { launch->cancel(); });
-    auto future = result->get_future();
-    result->attach(token);
-    if (result->is_done()) return future;
-    launch->start({
-        [result] { return result->claim(); },
-        [result](std::span<const std::byte> payload) { result->fulfil_value(detail::Codec<Out>::decode(payload)); },
-        [result](std::exception_ptr error) { result->fulfil_exception(std::move(error)); },
-    });
-    return future;
+  }
+
+  /// run() for a job with a view input, handing over the viewed buffer itself (moved in): the
+  /// library keeps it, and when the output is of the same type, decodes the output into it (no
+  /// fresh pages to fault in) if the output fills at least half of its capacity.
+  template <class In, class Out, class Buffer>
+    requires(detail::is_view_v<In> && std::is_same_v<Buffer, detail::owned_t<In>>)
+  static std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, Buffer&& input,
+                                                        CancellationToken token = {}, RunOptions options = {}) {
+    try {
+      auto holder = std::make_shared<detail::InputHolder<In>>(std::move(input));
+      return detail::run_isolated(job, std::move(holder), token, std::move(options));
+    } catch (const std::bad_alloc&) {
+      return detail::failed_future<typename Job<In, Out>::Result>(std::current_exception());
+    }
   }
 };
 

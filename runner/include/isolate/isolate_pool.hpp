@@ -35,20 +35,47 @@ class IsolatePool {
   IsolatePool(const IsolatePool&) = delete;
   IsolatePool& operator=(const IsolatePool&) = delete;
 
-  /// Runs `job` on a pool worker; returns at once. See the class comment.
+  /// Runs `job` on a pool worker; returns at once. See the class comment. For a job with a view
+  /// output (see Job), the future holds its owned buffer (Job::Result).
   template <class In, class Out>
-  std::future<Out> run(const Job<In, Out>& job, std::type_identity_t<In> input, CancellationToken token = {}) {
-    if (auto e = token.exception()) return detail::failed_future<Out>(e);
+  std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, std::type_identity_t<In> input,
+                                                 CancellationToken token = {}) {
+    return submit(job, std::move(input), std::move(token));
+  }
+
+  /// run() for a job with a view input, handing over the viewed buffer itself (moved in): the
+  /// pool keeps it (a queued job needs no copy of it), and when the output is of the same type,
+  /// decodes the output into it (no fresh pages to fault in) if the output fills at least half of
+  /// its capacity.
+  template <class In, class Out, class Buffer>
+    requires(detail::is_view_v<In> && std::is_same_v<Buffer, detail::owned_t<In>>)
+  std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, Buffer&& input, CancellationToken token = {}) {
+    return submit(job, std::move(input), std::move(token));
+  }
+
+  /// The number of workers.
+  [[nodiscard]] std::size_t size() const noexcept { return core_->size(); }
+
+ private:
+  template <class In, class Out, class Input>
+  std::future<typename Job<In, Out>::Result> submit(const Job<In, Out>& job, Input&& input, CancellationToken token) {
+    using Result = typename Job<In, Out>::Result;
+    if (auto e = token.exception()) return detail::failed_future<Result>(e);
+    std::shared_ptr<detail::InputHolder<In>> holder;
+    try {
+      holder = std::make_shared<detail::InputHolder<In>>(std::forward<Input>(input));
+    } catch (const std::bad_alloc&) {
+      return detail::failed_future<Result>(std::current_exception());
+    }
     auto task = std::make_shared<detail::PoolTask>();
     std::weak_ptr<detail::PoolCore> core = core_;
     std::weak_ptr<detail::PoolTask> weak_task = task;
-    auto result = detail::CancellableResult<Out>::create([core, weak_task] {
+    auto result = detail::CancellableResult<Result>::create([core, weak_task] {
       auto c = core.lock();
       auto t = weak_task.lock();
       if (c && t) c->cancel(t);
     });
     auto future = result->get_future();
-    auto holder = std::make_shared<detail::InputHolder<In>>(std::move(input));
     task->job = job.name();
     task->tag = detail::Codec<In>::tag;
     task->own_input = [holder] { holder->own(); };
@@ -56,14 +83,26 @@ class IsolatePool {
     task->run_here = [fn = job.function(), holder, result](JobContext& context) {
       if (result->is_done()) return;
       try {
-        result->set_value((*fn)(holder->get(), context));
+        result->set_value(detail::to_owned((*fn)(holder->get(), context)));  // a view output may view the input
       } catch (...) {
         result->set_exception(std::current_exception());
       }
     };
+    // The process backend drops encode, own_input and run_here once the input is in a worker's
+    // channel; a holder whose buffer can take the output stays until the output is delivered.
+    std::function<void(std::span<const std::byte>)> deliver;
+    if constexpr (detail::recycles_input_v<In, Out>) {
+      deliver = [result, holder](std::span<const std::byte> payload) {
+        detail::deliver_output(*result, payload, holder.get());
+      };
+    } else {
+      deliver = [result](std::span<const std::byte> payload) {
+        detail::deliver_output<Result, detail::InputHolder<In>>(*result, payload, nullptr);
+      };
+    }
     task->completion = {
         [result] { return result->claim(); },
-        [result](std::span<const std::byte> payload) { result->fulfil_value(detail::Codec<Out>::decode(payload)); },
+        std::move(deliver),
         [result](std::exception_ptr error) { result->fulfil_exception(std::move(error)); },
     };
     result->attach(token);
@@ -72,10 +111,6 @@ class IsolatePool {
     return future;
   }
 
-  /// The number of workers.
-  [[nodiscard]] std::size_t size() const noexcept { return core_->size(); }
-
- private:
   std::shared_ptr<detail::PoolCore> core_;
 };
 

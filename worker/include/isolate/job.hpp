@@ -9,6 +9,7 @@
 //   isolate::ExceptionType<QuotaExceeded> quota_exceeded("QuotaExceeded");
 #pragma once
 
+#include <isolate/detail/byte_views.hpp>
 #include <isolate/detail/codec.hpp>
 #include <isolate/detail/exception_registry.hpp>
 #include <isolate/detail/input_holder.hpp>
@@ -17,6 +18,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <typeindex>
 #include <utility>
@@ -26,10 +28,22 @@ namespace isolate {
 /// A named job: a function from In to Out that both the parent and the worker executable know.
 /// In and Out: std::string or std::vector<std::uint8_t> (bytes, passed raw), nlohmann::json, or
 /// any type with nlohmann to_json/from_json (default-constructible for from_json).
-/// In may also be std::string_view or std::span<const std::uint8_t>: the worker's job then reads
-/// the request in place in shared memory, without a copy (valid until the job returns; do not
-/// keep it, nor let Out point into it: the response overwrites the request). The caller's bytes
-/// need only live during the run() call that submits the job.
+///
+/// Zero-copy bytes: In may be std::string_view or std::span<const std::uint8_t>. The worker's job
+/// then reads the request in place in shared memory, without a copy (valid until the job
+/// returns). The caller may pass a view (its bytes need only live during the run() call) or hand
+/// over the owned buffer (std::string / std::vector<std::uint8_t>, moved in).
+/// Out may be one of those views too, pointing into the job's input or into memory that outlives
+/// the call: a view into the input travels back in place, without a copy; any other view is
+/// copied. Outside the job a view output is its owned buffer (Result: std::string for
+/// std::string_view, std::vector<std::uint8_t> for the span), e.g. an echo that moves a 256 MiB
+/// buffer in and gets it back copies it only into and out of shared memory:
+///
+///   isolate::Job<std::span<const std::uint8_t>, std::span<const std::uint8_t>> body("body",
+///       [](std::span<const std::uint8_t> in) {             // no copy in the worker
+///         return in.subspan(std::min<std::size_t>(16, in.size()));
+///       });
+///   std::vector<std::uint8_t> out = pool.run(body, std::move(buffer)).get();
 ///
 /// Define it once at namespace scope; its constructor registers it by name. A duplicate name is
 /// a start-up error: the program prints a message naming the job and exits with status 70.
@@ -37,12 +51,11 @@ namespace isolate {
 /// function() may be called from any thread.
 template <class In, class Out>
 class Job {
-  static_assert(!detail::is_view_v<Out>,
-                "isolate::Job: Out must own its bytes (std::string or std::vector<std::uint8_t>), not view them");
-
  public:
   using Input = In;
   using Output = Out;
+  /// What run() delivers: Out, or for a view Out its owned buffer.
+  using Result = detail::owned_t<Out>;
   using Function = std::function<Out(const In&, JobContext&)>;
 
   /// A job that ignores its context.
@@ -56,7 +69,21 @@ class Job {
     entry->input_tag = detail::Codec<In>::tag;
     entry->run = [fn = fn_](std::span<const std::byte> input, detail::ByteWriter& output, JobContext& context) {
       const In decoded = detail::Codec<In>::decode(input);
-      detail::write_payload<Out>((*fn)(decoded, context), output);
+      if constexpr (detail::is_view_v<Out>) {
+        const Out out = (*fn)(decoded, context);
+        const auto bytes = std::as_bytes(std::span(out.data(), out.size()));
+        if (output.refer(bytes)) return true;
+        if (output.overlaps(bytes)) {
+          // In the segment but where the response record goes: copy it out first (writing may
+          // grow and so move the segment).
+          detail::write_payload<Result>(detail::to_owned(out), output);
+        } else {
+          detail::write_payload<Out>(out, output);
+        }
+      } else {
+        detail::write_payload<Out>((*fn)(decoded, context), output);
+      }
+      return false;
     };
     detail::register_job(name_, std::move(entry));
   }

@@ -6,6 +6,7 @@
 // bench/codec_bench.cpp), encoded straight into the segment.
 #pragma once
 
+#include <isolate/detail/byte_views.hpp>
 #include <isolate/detail/fresh_memory.hpp>
 #include <isolate/detail/wire_format.hpp>
 
@@ -13,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -91,8 +93,8 @@ struct Codec<std::vector<std::uint8_t>> {
   }
 };
 
-/// Views of bytes, for job inputs only (see is_view_v): encoded like std::string and the vector
-/// (same tag), decoded without a copy as a view of the request in the segment.
+/// Views of bytes (see byte_views.hpp): encoded like std::string and the vector (same tag),
+/// decoded without a copy as a view of the request in the segment.
 template <>
 struct Codec<std::string_view> {
   static constexpr std::string_view tag = "bytes";
@@ -112,6 +114,22 @@ struct Codec<std::span<const std::uint8_t>> {
     return {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()};
   }
 };
+
+/// Decodes an output payload as T. A byte buffer `spare` (the caller's input, handed over)
+/// receives it when it is large enough and the output fills at least half of it (a small output
+/// must not keep a large allocation): its pages are warm, while a new buffer's must be faulted in
+/// and zeroed by the kernel, which costs more than the copy itself.
+template <class T>
+T decode_output(std::span<const std::byte> payload, std::optional<T> spare = std::nullopt) {
+  if constexpr (is_byte_buffer_v<T>) {
+    if (spare && spare->capacity() >= payload.size() && payload.size() >= spare->capacity() / 2) {
+      const auto* first = reinterpret_cast<const typename T::value_type*>(payload.data());
+      spare->assign(first, first + payload.size());
+      return std::move(*spare);
+    }
+  }
+  return Codec<T>::decode(payload);
+}
 
 /// Writes a length-prefixed payload with Codec<T>.
 template <class T>

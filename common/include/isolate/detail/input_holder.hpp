@@ -4,23 +4,20 @@
 // (std::string_view, std::span<const std::uint8_t>) point at the caller's bytes, which are only
 // guaranteed during the call that submitted the job: a run that encodes its input before that
 // call returns uses the view as is; anything that reads the input later (a queued pool job, the
-// thread backend) calls own() first, which copies the viewed bytes into the holder.
+// thread backend) calls own() first, which copies the viewed bytes into the holder. A view input
+// may also be handed over as its owned buffer (moved in), which the holder keeps.
+//
+// Once the input is encoded, a byte buffer the holder owns can be taken (take_buffer) for the
+// output to be decoded into: its pages are already faulted in.
 #pragma once
 
-#include <cstdint>
-#include <span>
-#include <string>
-#include <string_view>
+#include <isolate/detail/byte_views.hpp>
+
+#include <optional>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 namespace isolate::detail {
-
-/// True for the input types a job reads in place: in the worker they view the request in shared
-/// memory (no copy), valid for the duration of the job's call.
-template <class T>
-inline constexpr bool is_view_v = std::is_same_v<T, std::string_view> || std::is_same_v<T, std::span<const std::uint8_t>>;
 
 /// Thread safety: own() before the holder is shared with another thread; get() from any thread.
 template <class In>
@@ -30,6 +27,16 @@ class InputHolder {
   /// Nothing to do: the input is owned already.
   void own() noexcept {}
   [[nodiscard]] const In& get() const noexcept { return value_; }
+  /// The input's buffer, moved out (the holder must not be read afterwards), if it is a byte
+  /// buffer of type T; else nullopt.
+  template <class T>
+  std::optional<T> take_buffer() noexcept {
+    if constexpr (std::is_same_v<T, In> && is_byte_buffer_v<T>) {
+      return std::optional<T>(std::move(value_));
+    } else {
+      return std::nullopt;
+    }
+  }
 
  private:
   In value_;
@@ -40,6 +47,8 @@ template <class View, class Storage>
 class ViewInputHolder {
  public:
   explicit ViewInputHolder(View value) noexcept : view_(value) {}
+  /// Keeps `buffer` (handed over by the caller) and views it.
+  explicit ViewInputHolder(Storage&& buffer) noexcept : storage_(std::move(buffer)), view_(storage_), owned_(true) {}
   /// Copies the viewed bytes (once) and views the copy from now on. Throws std::bad_alloc.
   void own() {
     if (owned_) return;
@@ -48,10 +57,19 @@ class ViewInputHolder {
     owned_ = true;
   }
   [[nodiscard]] const View& get() const noexcept { return view_; }
+  /// The buffer the holder owns (handed over, or own()'s copy), moved out (the holder must not
+  /// be read afterwards), if it is of type T; else nullopt.
+  template <class T>
+  std::optional<T> take_buffer() noexcept {
+    if constexpr (std::is_same_v<T, Storage>) {
+      if (owned_) return std::optional<T>(std::move(storage_));
+    }
+    return std::nullopt;
+  }
 
  private:
-  View view_;
   Storage storage_;
+  View view_;
   bool owned_ = false;
 };
 

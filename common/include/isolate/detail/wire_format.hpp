@@ -4,7 +4,9 @@
 // record (job name, input codec tag, input payload) and sets state = requested; the worker sets
 // state = attached as soon as it has mapped the segment, decodes the input, runs the job, then
 // overwrites the record with its response (a value payload, or an error: type name and message),
-// growing the segment if it must; it sets response_kind, then state = responded last. The parent reads the response only after the worker has exited,
+// growing the segment if it must; it sets response_kind, then state = responded last. A value
+// that already lies in the segment past the response record (a job's output viewing its input)
+// is not copied: the record says where it is (value_in_place: u64 offset, u64 size). The parent reads the response only after the worker has exited,
 // and checks every length against the segment's size: bad data is an IsolateError, never a crash.
 #pragma once
 
@@ -26,7 +28,7 @@ inline constexpr std::uint32_t kSegmentMagic = 0x4C4F5349;  // "ISOL"
 inline constexpr std::uint32_t kWireVersion = 1;
 
 enum class SegmentState : std::uint32_t { requested = 1, attached = 2, responded = 3 };
-enum class ResponseKind : std::uint8_t { value = 1, error = 2 };
+enum class ResponseKind : std::uint8_t { value = 1, error = 2, value_in_place = 3 };
 
 struct alignas(64) SegmentHeader {
   std::uint32_t magic;
@@ -74,6 +76,12 @@ class ISOLATE_EXPORT ByteWriter {
   void patch_u64(std::size_t at, std::uint64_t v) noexcept { std::memcpy(segment_.data() + at, &v, sizeof v); }
   /// Makes room for n more bytes and returns where they go (valid until the next write).
   std::byte* extend(std::size_t n);
+  /// If `bytes` lie in the segment past the 16 bytes this would write, records them as the
+  /// payload where they are (u64 offset from the segment's start, u64 size), without copying,
+  /// and returns true; otherwise writes nothing and returns false.
+  bool refer(std::span<const std::byte> bytes);
+  /// True if `bytes` overlap the segment's mapping (they would move if it grew).
+  [[nodiscard]] bool overlaps(std::span<const std::byte> bytes) const noexcept;
   /// Bytes written after the header.
   [[nodiscard]] std::size_t record_size() const noexcept { return offset_ - kRecordOffset; }
 
@@ -124,5 +132,8 @@ ISOLATE_EXPORT void publish_response(SharedMemory& segment, const ByteWriter& wr
 
 /// The record of a published segment, checked against the segment's size. Throws IsolateError.
 ISOLATE_EXPORT std::span<const std::byte> record_of(SharedMemory& segment);
+/// The payload a value_in_place response refers to (`reader` at its record's start), checked to
+/// lie in the segment past the record. Throws IsolateError.
+ISOLATE_EXPORT std::span<const std::byte> payload_in_place(SharedMemory& segment, ByteReader& reader);
 
 }  // namespace isolate::detail

@@ -14,9 +14,11 @@
 namespace isolate::detail {
 
 /// A job as the worker runs it: decode the input, call the function, write the output payload.
+/// run() returns true when it recorded the output in place (ByteWriter::refer) rather than
+/// copying it into the record.
 struct JobEntry {
   std::string_view input_tag;
-  std::function<void(std::span<const std::byte> input, ByteWriter& output, JobContext& context)> run;
+  std::function<bool(std::span<const std::byte> input, ByteWriter& output, JobContext& context)> run;
 };
 
 /// Registers a job. A name registered twice is a start-up error: the program prints a message
