@@ -150,10 +150,11 @@ std::span<const std::byte> record_of(SharedMemory& segment) {
   return {segment.data() + kRecordOffset, static_cast<std::size_t>(header.record_size)};
 }
 
-std::span<const std::byte> payload_in_place(SharedMemory& segment, ByteReader& reader) {
+std::span<const std::byte> payload_in_place(SharedMemory& segment, std::span<const std::byte> record) {
+  ByteReader reader(record);
   const auto offset = reader.read_u64();
   const auto size = reader.read_u64();
-  const auto record_end = kRecordOffset + header_of(segment).record_size;
+  const std::uint64_t record_end = kRecordOffset + record.size();  // record lies in the segment: no overflow
   if (offset < record_end || offset > segment.size() || size > segment.size() - offset) {
     throw IsolateError("isolate: a response refers to bytes " + std::to_string(offset) + "+" + std::to_string(size) +
                        " outside the shared segment's payload area (" + std::to_string(record_end) + ".." +

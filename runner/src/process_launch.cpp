@@ -207,14 +207,15 @@ void ProcessLaunch::start(Completion completion) {
 void ProcessLaunch::cancel() noexcept { impl_->cancel(); }
 
 void complete_from_response(SharedMemory& segment, const ProcessLaunch::Completion& completion) {
-  ByteReader reader(record_of(segment));
+  const auto record = record_of(segment);
+  ByteReader reader(record);
   const auto kind = header_of(segment).response_kind;
   switch (static_cast<ResponseKind>(kind)) {
     case ResponseKind::value:
       completion.deliver(reader.read_bytes(reader.read_u64()));
       return;
     case ResponseKind::value_in_place:
-      completion.deliver(payload_in_place(segment, reader));
+      completion.deliver(payload_in_place(segment, record));
       return;
     case ResponseKind::error: {
       auto type = reader.read_string();

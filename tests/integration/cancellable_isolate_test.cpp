@@ -130,6 +130,14 @@ TEST_F(ProcessIsolate, AHandedOverBufferReceivesTheOutput) {
   EXPECT_TRUE(echoed == expected);
 }
 
+TEST_F(ProcessIsolate, CancellingAJobWithAHandedOverBufferKillsAndReapsItsWorker) {
+  const auto before = child_pids();
+  TimeoutCancellationToken timeout(50ms);
+  auto f = CancellableIsolate::run(spin_view, std::string(1u << 20, 's'), timeout, process_backend());
+  EXPECT_THROW(f.get(), TimeoutException);
+  EXPECT_EQ(child_pids(), before) << "the worker is reaped before the future is ready";
+}
+
 TEST_F(ProcessIsolate, CancelledBeforeRunStartsNoProcess) {
   CancellationToken token;
   token.cancel("too late");

@@ -133,6 +133,11 @@ Job<std::string, std::string_view> owned_head("test.owned-head", [](const std::s
   return std::string_view(in).substr(0, 3);
 });
 
+std::string_view preset_output;
+Job<std::string_view, std::string_view> returns_preset("test.returns-preset", [](const std::string_view&) {
+  return preset_output;
+});
+
 Job<std::string_view, std::string> spin_view("test.spin-view", [](const std::string_view&) -> std::string {
   std::atomic<std::uint64_t> n{0};
   for (;;) n.fetch_add(1, std::memory_order_relaxed);

@@ -59,6 +59,8 @@ extern Job<std::span<const std::uint8_t>, std::span<const std::uint8_t>> echo_sp
 extern Job<std::string_view, std::string_view> view_tail;    // its input without the first byte (a view of it)
 extern Job<std::string_view, std::string_view> view_static;  // a view of a static string, whatever the input
 extern Job<std::string, std::string_view> owned_head;        // a view of its owned input's first 3 bytes
+extern std::string_view preset_output;                        // what returns_preset returns
+extern Job<std::string_view, std::string_view> returns_preset;  // returns preset_output (unit tests)
 extern Job<std::string, std::string> wait_for_stop;     // thread backend: returns as soon as stop is requested
 extern std::atomic<int> wait_for_stop_started;           // thread backend: counts wait_for_stop calls begun
 extern Job<std::string, std::string> corrupt_response;  // claims a response larger than the segment

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -21,7 +22,8 @@ using detail::SharedMemory;
 
 /// Writes `input` as a request for `job` into a fresh segment, runs the job's registry entry on
 /// it as the worker does, and publishes the response; returns the segment.
-SharedMemory serve(std::string_view job, std::string_view input, bool* in_place) {
+SharedMemory serve(std::string_view job, std::string_view input, bool* in_place,
+                   std::function<void(SharedMemory&)> before_run = {}) {
   auto segment = detail::make_request_segment(input.size() + 64);
   std::span<const std::byte> payload;
   {
@@ -35,6 +37,7 @@ SharedMemory serve(std::string_view job, std::string_view input, bool* in_place)
   }
   auto entry = detail::find_job(job);
   EXPECT_NE(entry, nullptr) << job;
+  if (before_run) before_run(segment);
   JobContext context;
   ByteWriter output(segment);
   *in_place = entry->run(payload, output, context);
@@ -51,8 +54,7 @@ TEST(JobOutput, AViewOfTheInputIsSentBackInPlace) {
   bool in_place = false;
   auto segment = serve(view_tail.name(), "xin place", &in_place);
   ASSERT_TRUE(in_place);
-  ByteReader reader(detail::record_of(segment));
-  EXPECT_EQ(text_of(detail::payload_in_place(segment, reader)), "in place");
+  EXPECT_EQ(text_of(detail::payload_in_place(segment, detail::record_of(segment))), "in place");
 }
 
 TEST(JobOutput, AViewOfOtherMemoryIsCopiedIntoTheRecord) {
@@ -69,6 +71,20 @@ TEST(JobOutput, AViewOfAnOwnedInputIsCopiedBeforeTheInputGoes) {
   ASSERT_FALSE(in_place);
   ByteReader reader(detail::record_of(segment));
   EXPECT_EQ(text_of(reader.read_bytes(reader.read_u64())), "hea");
+}
+
+// A view into the segment where the response record goes (here: the request's job name) cannot
+// stay in place, and the record written over it must not corrupt it: it is copied out first.
+TEST(JobOutput, AViewUnderTheResponseRecordIsCopiedOutBeforeTheRecordOverwritesIt) {
+  bool in_place = true;
+  auto segment = serve(returns_preset.name(), "input", &in_place, [](SharedMemory& s) {
+    const auto record = detail::record_of(s);
+    preset_output = std::string_view(reinterpret_cast<const char*>(record.data()) + 4, 9);  // "test.retu"
+  });
+  preset_output = {};
+  ASSERT_FALSE(in_place);
+  ByteReader reader(detail::record_of(segment));
+  EXPECT_EQ(text_of(reader.read_bytes(reader.read_u64())), "test.retu");
 }
 
 TEST(JobOutput, AnEmptyViewIsAnEmptyCopiedPayload) {

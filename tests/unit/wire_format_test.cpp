@@ -117,8 +117,7 @@ TEST(ByteWriter, RefersToBytesPastTheRecordWithoutCopyingThem) {
   ByteWriter response(segment);
   ASSERT_TRUE(response.refer(tail));
   publish_response(segment, response, ResponseKind::value_in_place);
-  ByteReader reader(record_of(segment));
-  const auto found = payload_in_place(segment, reader);
+  const auto found = payload_in_place(segment, record_of(segment));
   EXPECT_EQ(found.data(), tail.data()) << "the same bytes, not a copy";
   EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(found.data()), found.size()), "place payload");
 }
@@ -151,15 +150,13 @@ TEST(PayloadInPlace, OffsetsOutsideTheSegmentOrInsideTheRecordAreIsolateErrors) 
     response.write_u64(c.offset);
     response.write_u64(c.length);
     publish_response(segment, response, ResponseKind::value_in_place);
-    ByteReader reader(record_of(segment));
-    EXPECT_THROW((void)payload_in_place(segment, reader), IsolateError) << c.offset << "+" << c.length;
+    EXPECT_THROW((void)payload_in_place(segment, record_of(segment)), IsolateError) << c.offset << "+" << c.length;
   }
   ByteWriter response(segment);
   response.write_u64(size);
   response.write_u64(0);
   publish_response(segment, response, ResponseKind::value_in_place);
-  ByteReader reader(record_of(segment));
-  EXPECT_TRUE(payload_in_place(segment, reader).empty()) << "an empty payload at the very end is fine";
+  EXPECT_TRUE(payload_in_place(segment, record_of(segment)).empty()) << "an empty payload at the very end is fine";
 }
 
 TEST(DecodeOutput, ReusesASpareBufferTheOutputFillsAtLeastHalfOf) {
@@ -177,6 +174,21 @@ TEST(DecodeOutput, ReusesASpareBufferTheOutputFillsAtLeastHalfOf) {
   auto small = decode_output<std::string>(payload.first(10), std::move(big));
   EXPECT_NE(small.data(), big_allocation) << "a small output must not keep a large allocation";
   EXPECT_EQ(small, std::string(10, 'o'));
+
+  // The boundary: an output of exactly half the spare's capacity still reuses it; one byte less
+  // does not.
+  std::vector<std::uint8_t> half(2000);
+  const auto capacity = half.capacity();
+  const auto* half_allocation = half.data();
+  const std::vector<std::uint8_t> source(capacity, 'h');
+  const auto source_bytes = std::as_bytes(std::span(source));
+  EXPECT_EQ(decode_output<std::vector<std::uint8_t>>(source_bytes.first(capacity / 2), std::move(half)).data(),
+            half_allocation);
+  std::vector<std::uint8_t> under(2000);
+  const auto* under_allocation = under.data();
+  const auto just_under_half = under.capacity() / 2 - 1;
+  EXPECT_NE(decode_output<std::vector<std::uint8_t>>(source_bytes.first(just_under_half), std::move(under)).data(),
+            under_allocation);
 
   std::string tight(10, 't');
   auto grown = decode_output<std::string>(payload, std::move(tight));

@@ -60,22 +60,27 @@ std::size_t payload_size_hint(const T& value) {
   }
 }
 
-/// Delivers a job's output payload into `result`, decoded into the holder's input buffer when it
-/// is the output's type (see decode_output); `holder` is null when it is not.
-template <class Out, class Holder>
-void deliver_output(CancellableResult<Out>& result, std::span<const std::byte> payload, Holder* holder) {
-  if constexpr (is_byte_buffer_v<Out>) {
-    if (holder != nullptr) {
-      result.fulfil_value(decode_output<Out>(payload, holder->template take_buffer<Out>()));
-      return;
-    }
-  }
-  result.fulfil_value(decode_output<Out>(payload));
-}
-
-/// True when the holder of an In input can hold a buffer the output (Out) can be decoded into.
+/// True when a buffer handed over for an In (view) input can take the output (Out).
 template <class In, class Out>
-inline constexpr bool recycles_input_v = is_byte_buffer_v<owned_t<Out>> && std::is_same_v<owned_t<In>, owned_t<Out>>;
+inline constexpr bool recycles_input_v = is_view_v<In> && std::is_same_v<owned_t<In>, owned_t<Out>>;
+
+/// How a process run delivers its output payload into `result`: decoded into the buffer handed
+/// over to `holder` when it can take the output (see decode_output), else into a new one. Keeps
+/// `holder` only in the first case.
+template <class In, class Out>
+std::function<void(std::span<const std::byte>)> output_delivery(std::shared_ptr<CancellableResult<owned_t<Out>>> result,
+                                                                 std::shared_ptr<InputHolder<In>> holder) {
+  using Result = owned_t<Out>;
+  if constexpr (recycles_input_v<In, Out>) {
+    return [result = std::move(result), holder = std::move(holder)](std::span<const std::byte> payload) {
+      result->fulfil_value(decode_output<Result>(payload, holder->template take_buffer<Result>()));
+    };
+  } else {
+    return [result = std::move(result)](std::span<const std::byte> payload) {
+      result->fulfil_value(decode_output<Result>(payload));
+    };
+  }
+}
 
 /// The thread backend: the job's function on an executor thread; the token completes the future
 /// at once, then requests stop through the JobContext (CancellableResult::enable_stop).
@@ -105,12 +110,12 @@ std::future<owned_t<Out>> run_on_thread(const Job<In, Out>& job, std::shared_ptr
   return future;
 }
 
-/// CancellableIsolate::run with its input in `holder`.
+/// CancellableIsolate::run with its input in `holder`, on the thread backend if `on_thread`.
 template <class In, class Out>
 std::future<owned_t<Out>> run_isolated(const Job<In, Out>& job, std::shared_ptr<InputHolder<In>> holder,
-                                       const CancellationToken& token, RunOptions options) {
+                                       const CancellationToken& token, RunOptions options, bool on_thread) {
   using Result = owned_t<Out>;
-  if (use_thread_backend(options.backend)) return run_on_thread(job, std::move(holder), token);
+  if (on_thread) return run_on_thread(job, std::move(holder), token);
   if (auto e = token.exception()) return failed_future<Result>(e);
   std::shared_ptr<ProcessLaunch> launch;
   try {
@@ -124,14 +129,13 @@ std::future<owned_t<Out>> run_isolated(const Job<In, Out>& job, std::shared_ptr<
   } catch (...) {
     return failed_future<Result>(std::current_exception());
   }
-  if constexpr (!recycles_input_v<In, Out>) holder.reset();  // encoded: nothing will reuse it
   auto result = CancellableResult<Result>::create([launch] { launch->cancel(); });
   auto future = result->get_future();
   result->attach(token);
   if (result->is_done()) return future;
   launch->start({
       [result] { return result->claim(); },
-      [result, holder](std::span<const std::byte> payload) { deliver_output(*result, payload, holder.get()); },
+      output_delivery<In, Out>(result, std::move(holder)),  // keeps the holder only to reuse its buffer
       [result](std::exception_ptr error) { result->fulfil_exception(std::move(error)); },
   });
   return future;
@@ -165,27 +169,32 @@ class CancellableIsolate {
   template <class In, class Out>
   static std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, std::type_identity_t<In> input,
                                                         CancellationToken token = {}, RunOptions options = {}) {
-    try {
-      auto holder = std::make_shared<detail::InputHolder<In>>(std::move(input));
-      return detail::run_isolated(job, std::move(holder), token, std::move(options));
-    } catch (const std::bad_alloc&) {
-      return detail::failed_future<typename Job<In, Out>::Result>(std::current_exception());
-    }
+    return start(job, std::move(input), token, std::move(options));
   }
 
-  /// run() for a job with a view input, handing over the viewed buffer itself (moved in): the
-  /// library keeps it, and when the output is of the same type, decodes the output into it (no
-  /// fresh pages to fault in) if the output fills at least half of its capacity.
+  /// run() for a job with a view input, handing over the viewed buffer itself: the buffer is
+  /// always consumed (moved from), unless run() throws. On the process backend it is kept until
+  /// the output arrives, and when the output is of the same type and fills at least half of the
+  /// buffer's capacity, it is decoded into the buffer (no fresh pages to fault in).
   template <class In, class Out, class Buffer>
     requires(detail::is_view_v<In> && std::is_same_v<Buffer, detail::owned_t<In>>)
   static std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, Buffer&& input,
                                                         CancellationToken token = {}, RunOptions options = {}) {
+    return start(job, std::move(input), token, std::move(options));
+  }
+
+ private:
+  template <class In, class Out, class Input>
+  static std::future<typename Job<In, Out>::Result> start(const Job<In, Out>& job, Input&& input,
+                                                          const CancellationToken& token, RunOptions options) {
+    const bool on_thread = detail::use_thread_backend(options.backend);  // may throw: nothing moved yet
+    std::shared_ptr<detail::InputHolder<In>> holder;
     try {
-      auto holder = std::make_shared<detail::InputHolder<In>>(std::move(input));
-      return detail::run_isolated(job, std::move(holder), token, std::move(options));
+      holder = std::make_shared<detail::InputHolder<In>>(std::forward<Input>(input));
     } catch (const std::bad_alloc&) {
       return detail::failed_future<typename Job<In, Out>::Result>(std::current_exception());
     }
+    return detail::run_isolated(job, std::move(holder), token, std::move(options), on_thread);
   }
 };
 

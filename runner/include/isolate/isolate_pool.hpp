@@ -43,10 +43,11 @@ class IsolatePool {
     return submit(job, std::move(input), std::move(token));
   }
 
-  /// run() for a job with a view input, handing over the viewed buffer itself (moved in): the
-  /// pool keeps it (a queued job needs no copy of it), and when the output is of the same type,
-  /// decodes the output into it (no fresh pages to fault in) if the output fills at least half of
-  /// its capacity.
+  /// run() for a job with a view input, handing over the viewed buffer itself: the buffer is
+  /// always consumed (moved from). The pool keeps it (a queued job needs no copy of it) until the
+  /// output arrives; on the process backend, when the output is of the same type and fills at
+  /// least half of the buffer's capacity, it is decoded into the buffer (no fresh pages to fault
+  /// in).
   template <class In, class Out, class Buffer>
     requires(detail::is_view_v<In> && std::is_same_v<Buffer, detail::owned_t<In>>)
   std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, Buffer&& input, CancellationToken token = {}) {
@@ -60,13 +61,13 @@ class IsolatePool {
   template <class In, class Out, class Input>
   std::future<typename Job<In, Out>::Result> submit(const Job<In, Out>& job, Input&& input, CancellationToken token) {
     using Result = typename Job<In, Out>::Result;
-    if (auto e = token.exception()) return detail::failed_future<Result>(e);
     std::shared_ptr<detail::InputHolder<In>> holder;
     try {
       holder = std::make_shared<detail::InputHolder<In>>(std::forward<Input>(input));
     } catch (const std::bad_alloc&) {
       return detail::failed_future<Result>(std::current_exception());
     }
+    if (auto e = token.exception()) return detail::failed_future<Result>(e);
     auto task = std::make_shared<detail::PoolTask>();
     std::weak_ptr<detail::PoolCore> core = core_;
     std::weak_ptr<detail::PoolTask> weak_task = task;
@@ -89,17 +90,8 @@ class IsolatePool {
       }
     };
     // The process backend drops encode, own_input and run_here once the input is in a worker's
-    // channel; a holder whose buffer can take the output stays until the output is delivered.
-    std::function<void(std::span<const std::byte>)> deliver;
-    if constexpr (detail::recycles_input_v<In, Out>) {
-      deliver = [result, holder](std::span<const std::byte> payload) {
-        detail::deliver_output(*result, payload, holder.get());
-      };
-    } else {
-      deliver = [result](std::span<const std::byte> payload) {
-        detail::deliver_output<Result, detail::InputHolder<In>>(*result, payload, nullptr);
-      };
-    }
+    // channel; the delivery keeps the holder only if its buffer can take the output.
+    auto deliver = detail::output_delivery<In, Out>(result, holder);
     task->completion = {
         [result] { return result->claim(); },
         std::move(deliver),

@@ -20,6 +20,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <typeindex>
 #include <utility>
 
@@ -57,6 +58,16 @@ class Job {
   /// What run() delivers: Out, or for a view Out its owned buffer.
   using Result = detail::owned_t<Out>;
   using Function = std::function<Out(const In&, JobContext&)>;
+
+  /// (Out a view) A job from a callable that returns exactly Out, taking (const In&) or
+  /// (const In&, JobContext&). A callable returning an owned buffer instead (a std::string for a
+  /// std::string_view Out) would hand back a view of a temporary that is gone once it returns,
+  /// so it does not compile. (A std::function already holding such a callable cannot be told
+  /// apart: pass the callable itself.)
+  template <class F>
+    requires(detail::is_view_v<Out> &&
+             (std::is_invocable_v<const F&, const In&> || std::is_invocable_v<const F&, const In&, JobContext&>))
+  Job(std::string name, F fn) : Job(std::move(name), view_function(std::move(fn))) {}
 
   /// A job that ignores its context.
   Job(std::string name, std::function<Out(const In&)> fn)
@@ -98,6 +109,21 @@ class Job {
   [[nodiscard]] const std::shared_ptr<const Function>& function() const noexcept { return fn_; }
 
  private:
+  template <class F>
+  static Function view_function(F fn) {
+    if constexpr (std::is_invocable_v<const F&, const In&, JobContext&>) {
+      static_assert(std::is_same_v<std::remove_cvref_t<std::invoke_result_t<const F&, const In&, JobContext&>>, Out>,
+                    "isolate::Job: a job whose Out is a view must return that view type itself; returning an owned "
+                    "std::string or vector would leave the view dangling");
+      return Function(std::move(fn));
+    } else {
+      static_assert(std::is_same_v<std::remove_cvref_t<std::invoke_result_t<const F&, const In&>>, Out>,
+                    "isolate::Job: a job whose Out is a view must return that view type itself; returning an owned "
+                    "std::string or vector would leave the view dangling");
+      return Function([fn = std::move(fn)](const In& in, JobContext&) { return fn(in); });
+    }
+  }
+
   std::string name_;
   std::shared_ptr<const Function> fn_;
 };

@@ -5,10 +5,9 @@
 // guaranteed during the call that submitted the job: a run that encodes its input before that
 // call returns uses the view as is; anything that reads the input later (a queued pool job, the
 // thread backend) calls own() first, which copies the viewed bytes into the holder. A view input
-// may also be handed over as its owned buffer (moved in), which the holder keeps.
-//
-// Once the input is encoded, a byte buffer the holder owns can be taken (take_buffer) for the
-// output to be decoded into: its pages are already faulted in.
+// may also be handed over as its owned buffer (moved in), which the holder keeps; once the input
+// is encoded, that buffer can be taken (take_buffer) for the output to be decoded into: its pages
+// are already faulted in.
 #pragma once
 
 #include <isolate/detail/byte_views.hpp>
@@ -27,16 +26,6 @@ class InputHolder {
   /// Nothing to do: the input is owned already.
   void own() noexcept {}
   [[nodiscard]] const In& get() const noexcept { return value_; }
-  /// The input's buffer, moved out (the holder must not be read afterwards), if it is a byte
-  /// buffer of type T; else nullopt.
-  template <class T>
-  std::optional<T> take_buffer() noexcept {
-    if constexpr (std::is_same_v<T, In> && is_byte_buffer_v<T>) {
-      return std::optional<T>(std::move(value_));
-    } else {
-      return std::nullopt;
-    }
-  }
 
  private:
   In value_;
@@ -48,7 +37,8 @@ class ViewInputHolder {
  public:
   explicit ViewInputHolder(View value) noexcept : view_(value) {}
   /// Keeps `buffer` (handed over by the caller) and views it.
-  explicit ViewInputHolder(Storage&& buffer) noexcept : storage_(std::move(buffer)), view_(storage_), owned_(true) {}
+  explicit ViewInputHolder(Storage&& buffer) noexcept
+      : storage_(std::move(buffer)), view_(storage_), owned_(true), handed_over_(true) {}
   /// Copies the viewed bytes (once) and views the copy from now on. Throws std::bad_alloc.
   void own() {
     if (owned_) return;
@@ -57,12 +47,12 @@ class ViewInputHolder {
     owned_ = true;
   }
   [[nodiscard]] const View& get() const noexcept { return view_; }
-  /// The buffer the holder owns (handed over, or own()'s copy), moved out (the holder must not
-  /// be read afterwards), if it is of type T; else nullopt.
+  /// The buffer handed over to the holder, moved out (the holder must not be read afterwards), if
+  /// there is one and it is of type T; else nullopt.
   template <class T>
   std::optional<T> take_buffer() noexcept {
     if constexpr (std::is_same_v<T, Storage>) {
-      if (owned_) return std::optional<T>(std::move(storage_));
+      if (handed_over_) return std::optional<T>(std::move(storage_));
     }
     return std::nullopt;
   }
@@ -71,6 +61,7 @@ class ViewInputHolder {
   Storage storage_;
   View view_;
   bool owned_ = false;
+  bool handed_over_ = false;
 };
 
 template <>

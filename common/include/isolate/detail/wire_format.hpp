@@ -4,10 +4,12 @@
 // record (job name, input codec tag, input payload) and sets state = requested; the worker sets
 // state = attached as soon as it has mapped the segment, decodes the input, runs the job, then
 // overwrites the record with its response (a value payload, or an error: type name and message),
-// growing the segment if it must; it sets response_kind, then state = responded last. A value
-// that already lies in the segment past the response record (a job's output viewing its input)
-// is not copied: the record says where it is (value_in_place: u64 offset, u64 size). The parent reads the response only after the worker has exited,
-// and checks every length against the segment's size: bad data is an IsolateError, never a crash.
+// growing the segment if it must; it sets response_kind, then state = responded last (a pool
+// worker then stores the request's sequence number in its SlotControl). A value that already
+// lies in the segment past the response record (a job's output viewing its input) is not copied:
+// the record says where it is (value_in_place: u64 offset, u64 size). The parent reads a response
+// once the worker has exited (one-shot run) or answered (pool), and checks every length and
+// offset against its own mapping: bad data is an IsolateError, never a crash.
 #pragma once
 
 #include <isolate/detail/futex.hpp>
@@ -25,7 +27,7 @@
 namespace isolate::detail {
 
 inline constexpr std::uint32_t kSegmentMagic = 0x4C4F5349;  // "ISOL"
-inline constexpr std::uint32_t kWireVersion = 1;
+inline constexpr std::uint32_t kWireVersion = 2;  // 2: ResponseKind::value_in_place
 
 enum class SegmentState : std::uint32_t { requested = 1, attached = 2, responded = 3 };
 enum class ResponseKind : std::uint8_t { value = 1, error = 2, value_in_place = 3 };
@@ -132,8 +134,8 @@ ISOLATE_EXPORT void publish_response(SharedMemory& segment, const ByteWriter& wr
 
 /// The record of a published segment, checked against the segment's size. Throws IsolateError.
 ISOLATE_EXPORT std::span<const std::byte> record_of(SharedMemory& segment);
-/// The payload a value_in_place response refers to (`reader` at its record's start), checked to
-/// lie in the segment past the record. Throws IsolateError.
-ISOLATE_EXPORT std::span<const std::byte> payload_in_place(SharedMemory& segment, ByteReader& reader);
+/// The payload a value_in_place response refers to (`record`: its record, from record_of), checked
+/// to lie in the segment past the record. Throws IsolateError.
+ISOLATE_EXPORT std::span<const std::byte> payload_in_place(SharedMemory& segment, std::span<const std::byte> record);
 
 }  // namespace isolate::detail
