@@ -139,6 +139,29 @@ void BM_PoolRoundTrip(benchmark::State& state) {
 }
 BENCHMARK(BM_PoolRoundTrip)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
 
+// Small round trips while another caller keeps sending 64 MiB echoes through the other worker of
+// the pool: a large response being read must not hold up the small jobs' completions. Reports
+// the median and the 99th percentile of the small round trips.
+void BM_PoolRoundTripBesideLargeResponses(benchmark::State& state) {
+  (void)pool().run(noop, std::string("warm")).get();
+  std::atomic<bool> stop{false};
+  std::thread large([&stop] {
+    std::vector<std::uint8_t> payload(std::size_t{64} << 20, 1);
+    while (!stop.load(std::memory_order_relaxed)) payload = pool().run(echo_in_place, std::move(payload)).get();
+  });
+  std::vector<double> seconds;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(pool().run(noop, std::string("x")).get());
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  stop.store(true);
+  large.join();
+  report_median(state, seconds);
+  state.counters["p99_us"] = seconds.empty() ? 0 : seconds[seconds.size() * 99 / 100] * 1e6;  // sorted
+}
+BENCHMARK(BM_PoolRoundTripBesideLargeResponses)->Unit(benchmark::kMicrosecond)->MinTime(2.0)->UseRealTime();
+
 void BM_PoolThroughput(benchmark::State& state) {
   const auto batch = static_cast<std::size_t>(state.range(0));
   std::vector<std::future<std::string>> futures(batch);
