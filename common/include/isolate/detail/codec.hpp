@@ -115,18 +115,23 @@ struct Codec<std::span<const std::uint8_t>> {
   }
 };
 
-/// Decodes an output payload as T. A byte buffer `spare` (the caller's input, handed over)
-/// receives it when it is large enough and the output fills at least half of it (a small output
-/// must not keep a large allocation): its pages are warm, while a new buffer's must be faulted in
-/// and zeroed by the kernel, which costs more than the copy itself.
+/// Decodes an output payload as T.
 template <class T>
-T decode_output(std::span<const std::byte> payload, std::optional<T> spare = std::nullopt) {
-  if constexpr (is_byte_buffer_v<T>) {
-    if (spare && spare->capacity() >= payload.size() && payload.size() >= spare->capacity() / 2) {
-      const auto* first = reinterpret_cast<const typename T::value_type*>(payload.data());
-      spare->assign(first, first + payload.size());
-      return std::move(*spare);
-    }
+T decode_output(std::span<const std::byte> payload) {
+  return Codec<T>::decode(payload);
+}
+
+/// Decodes a byte-buffer output payload into `spare` (the caller's input, handed over) when it is
+/// large enough and the output fills at least half of it (a small output must not keep a large
+/// allocation): its pages are warm, while a new buffer's must be faulted in and zeroed by the
+/// kernel, which costs more than the copy itself. Else into a new buffer.
+template <class T>
+  requires is_byte_buffer_v<T>
+T decode_output(std::span<const std::byte> payload, std::optional<T> spare) {
+  if (spare && spare->capacity() >= payload.size() && payload.size() >= spare->capacity() / 2) {
+    const auto* first = reinterpret_cast<const typename T::value_type*>(payload.data());
+    spare->assign(first, first + payload.size());
+    return std::move(*spare);
   }
   return Codec<T>::decode(payload);
 }
