@@ -249,19 +249,22 @@ void BM_FreshBufferCopy(benchmark::State& state) {
 }
 BENCHMARK(BM_FreshBufferCopy)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
 
-// Echo through a pool worker: the caller hands its buffer over (moved in) and gets the echo back
-// as its next buffer. The payload is copied into the channel, out of it in the worker, back into
-// it, and out again into a fresh vector — bytes/s counts the payload once (as the anchors' echo
-// does), against real time.
-void BM_PoolEcho(benchmark::State& state) {
+/// Echoes an n MiB buffer through the pool, handing it over (moved in) and getting the echo back
+/// as the next buffer; bytes/s counts the payload once (as the anchors' echo does).
+template <class EchoJob>
+void echo_handed_over(benchmark::State& state, const EchoJob& job) {
   const auto n = static_cast<std::size_t>(state.range(0)) << 20;
   std::vector<std::uint8_t> payload(n, 7);
-  payload = pool().run(echo_bytes, std::move(payload)).get();  // grow both channels once
-  payload = pool().run(echo_bytes, std::move(payload)).get();
-  for (auto _ : state) payload = pool().run(echo_bytes, std::move(payload)).get();
-  if (payload.size() != n) state.SkipWithError("echo changed the payload's size");
+  payload = pool().run(job, std::move(payload)).get();  // grow both channels once
+  payload = pool().run(job, std::move(payload)).get();
+  for (auto _ : state) payload = pool().run(job, std::move(payload)).get();
+  if (payload.size() != n || payload[n / 2] != 7) state.SkipWithError("the echo changed the payload");
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n));
 }
+
+// Vector in, vector out: the payload is copied into the channel, out of it in the worker, back
+// into it, and out again into a fresh vector.
+void BM_PoolEcho(benchmark::State& state) { echo_handed_over(state, echo_bytes); }
 BENCHMARK(BM_PoolEcho)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
 
 // The same echo with a span input: the caller's buffer is written once into the channel and the
@@ -281,15 +284,7 @@ BENCHMARK(BM_PoolEchoView)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->Mi
 // its input (in place in the channel, no copy in the worker), and the echo is decoded back into
 // the caller's buffer (warm pages). The payload is copied twice per round trip: into the channel
 // and out of it.
-void BM_PoolEchoInPlace(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0)) << 20;
-  std::vector<std::uint8_t> payload(n, 7);
-  payload = pool().run(echo_in_place, std::move(payload)).get();  // grow both channels once
-  payload = pool().run(echo_in_place, std::move(payload)).get();
-  for (auto _ : state) payload = pool().run(echo_in_place, std::move(payload)).get();
-  if (payload.size() != n || payload[n / 2] != 7) state.SkipWithError("the echo changed the payload");
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n));
-}
+void BM_PoolEchoInPlace(benchmark::State& state) { echo_handed_over(state, echo_in_place); }
 BENCHMARK(BM_PoolEchoInPlace)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
 
 // ---- the mission: a 100 MB JSON parse, offloaded vs in-process --------------------------------

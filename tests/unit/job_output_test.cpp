@@ -50,6 +50,12 @@ std::string_view text_of(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
+/// The payload of a response that copied its value into the record.
+std::string_view copied_output(SharedMemory& segment) {
+  ByteReader reader(detail::record_of(segment));
+  return text_of(reader.read_bytes(reader.read_u64()));
+}
+
 TEST(JobOutput, AViewOfTheInputIsSentBackInPlace) {
   bool in_place = false;
   auto segment = serve(view_tail.name(), "xin place", &in_place);
@@ -61,16 +67,14 @@ TEST(JobOutput, AViewOfOtherMemoryIsCopiedIntoTheRecord) {
   bool in_place = true;
   auto segment = serve(view_static.name(), "ignored", &in_place);
   ASSERT_FALSE(in_place);
-  ByteReader reader(detail::record_of(segment));
-  EXPECT_EQ(text_of(reader.read_bytes(reader.read_u64())), "static bytes");
+  EXPECT_EQ(copied_output(segment), "static bytes");
 }
 
 TEST(JobOutput, AViewOfAnOwnedInputIsCopiedBeforeTheInputGoes) {
   bool in_place = true;
   auto segment = serve(owned_head.name(), "headless", &in_place);
   ASSERT_FALSE(in_place);
-  ByteReader reader(detail::record_of(segment));
-  EXPECT_EQ(text_of(reader.read_bytes(reader.read_u64())), "hea");
+  EXPECT_EQ(copied_output(segment), "hea");
 }
 
 // A view into the segment where the response record goes (here: the request's job name) cannot
@@ -83,16 +87,14 @@ TEST(JobOutput, AViewUnderTheResponseRecordIsCopiedOutBeforeTheRecordOverwritesI
   });
   preset_output = {};
   ASSERT_FALSE(in_place);
-  ByteReader reader(detail::record_of(segment));
-  EXPECT_EQ(text_of(reader.read_bytes(reader.read_u64())), "test.retu");
+  EXPECT_EQ(copied_output(segment), "test.retu");
 }
 
 TEST(JobOutput, AnEmptyViewIsAnEmptyCopiedPayload) {
   bool in_place = true;
   auto segment = serve(view_tail.name(), "", &in_place);
   ASSERT_FALSE(in_place);
-  ByteReader reader(detail::record_of(segment));
-  EXPECT_EQ(reader.read_u64(), 0u);
+  EXPECT_EQ(copied_output(segment), "");
 }
 
 }  // namespace
