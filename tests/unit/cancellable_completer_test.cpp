@@ -26,6 +26,8 @@
 #include <thread>
 #include <utility>
 
+#include "test_errors.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -38,29 +40,10 @@ using isolate::TimeoutException;
 
 constexpr auto kSanityBound = 20s;  // only catches a future that never completes
 
-struct TestError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-std::exception_ptr test_error(const char* what = "test exception") {
-  return std::make_exception_ptr(TestError{what});
-}
-
-// What f.get() threw (null if it returned).
-template <class T>
-std::exception_ptr error_of(std::future<T>& f) {
-  try {
-    (void)f.get();
-  } catch (...) {
-    return std::current_exception();
-  }
-  return nullptr;
-}
-
-template <class T>
-bool is_ready(const std::future<T>& f) {
-  return f.wait_for(0s) == std::future_status::ready;
-}
+using isolate::test::error_of;
+using isolate::test::is_ready;
+using isolate::test::test_error;
+using isolate::test::TestError;
 
 // ---- ported from the Dart suite -----------------------------------------------------------------
 

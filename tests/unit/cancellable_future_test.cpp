@@ -34,6 +34,8 @@
 #include <utility>
 #include <vector>
 
+#include "test_errors.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -50,28 +52,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kSanityBound = 20s;  // only catches a future that never completes
 
-struct TestError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-std::exception_ptr test_error(const char* what = "test exception") {
-  return std::make_exception_ptr(TestError{what});
-}
-
-template <class T>
-std::exception_ptr error_of(std::future<T>& f) {
-  try {
-    (void)f.get();
-  } catch (...) {
-    return std::current_exception();
-  }
-  return nullptr;
-}
-
-template <class T>
-bool is_ready(const std::future<T>& f) {
-  return f.wait_for(0s) == std::future_status::ready;
-}
+using isolate::test::error_of;
+using isolate::test::is_ready;
+using isolate::test::test_error;
+using isolate::test::TestError;
 
 template <class T>
 bool ready_within_sanity_bound(const std::future<T>& f) {

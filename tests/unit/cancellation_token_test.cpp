@@ -30,6 +30,8 @@
 #include <utility>
 #include <vector>
 
+#include "test_errors.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -38,13 +40,8 @@ using isolate::CancellationToken;
 using isolate::CancelledException;
 
 // A custom exception type to cancel with (the Dart suite's `Exception('Test exception')`).
-struct TestError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-std::exception_ptr test_error(const char* what = "test exception") {
-  return std::make_exception_ptr(TestError{what});
-}
+using isolate::test::test_error;
+using isolate::test::TestError;
 
 // Runs fn and returns what it threw (null if it returned).
 template <class Fn>

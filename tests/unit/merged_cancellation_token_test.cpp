@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "test_errors.hpp"
+
 namespace {
 
 using isolate::CancellationCallback;
@@ -27,13 +29,8 @@ using isolate::CancellationToken;
 using isolate::CancelledException;
 using isolate::MergedCancellationToken;
 
-struct TestError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-std::exception_ptr test_error(const char* what = "test exception") {
-  return std::make_exception_ptr(TestError{what});
-}
+using isolate::test::test_error;
+using isolate::test::TestError;
 
 std::string cancelled_reason(const std::exception_ptr& e) {
   try {

@@ -31,6 +31,8 @@
 #include <utility>
 #include <vector>
 
+#include "test_errors.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -48,13 +50,8 @@ constexpr auto kSanityBound = 20s;
 // A timeout long enough never to fire during a test.
 constexpr auto kNever = std::chrono::hours{1};
 
-struct TestError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-std::exception_ptr test_error(const char* what = "test exception") {
-  return std::make_exception_ptr(TestError{what});
-}
+using isolate::test::test_error;
+using isolate::test::TestError;
 
 TimeoutOptions lazy(std::exception_ptr exception = {}) {
   TimeoutOptions options;
