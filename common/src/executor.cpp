@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -72,17 +73,30 @@ void Executor::submit(std::function<void()> task) {
     return;
   }
   std::list<std::thread> finished;
+  std::exception_ptr failure;
   {
-    std::lock_guard lock(impl_->mutex);
+    std::unique_lock lock(impl_->mutex);
+    if (impl_->stopping) {  // being destroyed (program exit): no new thread may join the pool
+      lock.unlock();
+      task();
+      return;
+    }
     finished.splice(finished.end(), impl_->retired);
     impl_->queue.push_back(std::move(task));
     if (impl_->idle < impl_->queue.size()) {
       auto it = impl_->threads.emplace(impl_->threads.end());
-      *it = std::thread([this, it] { impl_->loop(it); });
+      try {
+        *it = std::thread([this, it] { impl_->loop(it); });
+      } catch (...) {
+        impl_->threads.erase(it);
+        impl_->queue.pop_back();  // not run, and the caller is told
+        failure = std::current_exception();
+      }
     }
   }
   impl_->work.notify_one();
   for (auto& t : finished) t.join();
+  if (failure) std::rethrow_exception(failure);
 }
 
 std::size_t Executor::thread_count() const noexcept {

@@ -444,14 +444,25 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
         std::lock_guard lock(mutex_);
         ++settles_in_flight_;
       }
-      Executor::instance().submit([this, a] {
+      try {
+        Executor::instance().submit([this, a]() mutable {
+          settle(*a.worker, a.task);
+          release_slot(a.slot, a.worker);
+          a = {};  // the mapping and the task go now, not whenever the executor drops this
+          settled();
+        });
+      } catch (...) {  // no thread to be had: read it here after all
+        settled();
         settle(*a.worker, a.task);
         release_slot(a.slot, a.worker);
-        std::lock_guard lock(mutex_);
-        --settles_in_flight_;
-        settled_.notify_all();
-      });
+      }
     }
+  }
+
+  void settled() {
+    std::lock_guard lock(mutex_);
+    --settles_in_flight_;
+    settled_.notify_all();
   }
 
   /// How many payload bytes a worker's response holds, as it claims (a hint: settle() checks).

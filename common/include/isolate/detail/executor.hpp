@@ -17,7 +17,9 @@ class ISOLATE_EXPORT Executor {
   static Executor& instance();
 
   /// Runs `task` on a pool thread. Exceptions escaping `task` are dropped (wrap your own).
-  /// After the executor has shut down (static destruction), runs `task` on this thread.
+  /// While the executor shuts down (static destruction) and after, runs `task` on this thread.
+  /// Throws std::system_error if it needs a new thread and none can be started, or
+  /// std::bad_alloc; `task` has not run then.
   void submit(std::function<void()> task);
   /// Threads currently alive (idle or busy).
   [[nodiscard]] std::size_t thread_count() const noexcept;
