@@ -162,6 +162,23 @@ TEST_F(ProcessPool, CancellingAJobWithAHandedOverBufferKillsItsWorker) {
   EXPECT_EQ(pool.run(view_tail, std::string("next")).get(), "ext");
 }
 
+// A worker keeps the heap a job freed (the next job reuses warm pages), and gives it back once
+// idle for a second. Sanitizer builds replace malloc, whose memory this is not about.
+TEST_F(ProcessPool, AnIdleWorkerGivesBackTheHeapItKeptForTheNextJob) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "the sanitizers' allocators keep their own memory";
+#endif
+  IsolatePool pool(options(1));
+  const pid_t worker = worker_pid(pool);
+  const auto rss_mib = [&] {
+    return std::stol(proc_status_field("/proc/" + std::to_string(worker) + "/status", "VmRSS")) / 1024;
+  };
+  EXPECT_EQ(pool.run(alloc_mib, 256).get(), 256);  // touched, then freed by the job
+  EXPECT_GE(rss_mib(), 200) << "freed heap is kept for the next job";
+  EXPECT_TRUE(eventually([&] { return rss_mib() < 64; }, 20s)) << "still " << rss_mib() << " MiB after idling";
+  EXPECT_EQ(pool.run(alloc_mib, 8).get(), 8) << "and it serves on";
+}
+
 TEST_F(ProcessPool, JobExceptionsComeBackAsForCancellableIsolate) {
   IsolatePool pool(options(1));
   EXPECT_THROW(pool.run(throw_named, std::string("invalid_argument")).get(), std::invalid_argument);

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -61,12 +62,17 @@ void serve(detail::SharedMemory& segment) {
   }
 }
 
+/// A pool worker that has had no request for this long gives its kept heap back to the system.
+constexpr auto kTrimWhenIdleFor = std::chrono::seconds(1);
+
 /// Serves requests until the parent kills it (or dies: PR_SET_PDEATHSIG). The parent publishes
 /// each request's sequence number in the slot's control block; the worker answers, stores the
 /// number in response_seq, and rings the pool's doorbell.
 int serve_pool(detail::SharedMemory& segment, detail::SharedMemory& control, unsigned slot) {
   // A pool worker lives for many jobs: keep freed heap mapped (no trim, no per-block mmap), so
   // the next job reuses pages already faulted in instead of faulting a fresh heap each time.
+  // Once idle for kTrimWhenIdleFor, it returns that memory (malloc_trim): a worker that once
+  // parsed a huge document does not hold its pages for ever.
   ::mallopt(M_MMAP_THRESHOLD, 1 << 30);
   ::mallopt(M_TRIM_THRESHOLD, -1);
   auto& bell = detail::doorbell_of(control).bell;
@@ -76,7 +82,12 @@ int serve_pool(detail::SharedMemory& segment, detail::SharedMemory& control, uns
   bell.ring();  // ready
   std::uint32_t seen = 0;
   for (;;) {
-    seen = mine.request.wait_change(seen, detail::Spin{.duration = spin, .yield = true});
+    auto next = mine.request.wait_change(seen, detail::Spin{.duration = spin, .yield = true}, kTrimWhenIdleFor);
+    if (next == seen) {  // idle
+      ::malloc_trim(0);
+      next = mine.request.wait_change(seen, detail::Spin{});
+    }
+    seen = next;
     // The parent may have grown the segment for a large request.
     const auto size = detail::header_of(segment).segment_size.load(std::memory_order_acquire);
     if (size > segment.size()) segment.resize(static_cast<std::size_t>(size));
