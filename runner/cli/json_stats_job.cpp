@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
 namespace isolate::cli {
 namespace {
@@ -40,7 +42,7 @@ void walk(const nlohmann::json& value, std::uint64_t depth, Counts& counts) {
   }
 }
 
-nlohmann::json stats_of(const std::string& text) {
+nlohmann::json stats_of(const std::string_view& text) {
   const auto start = std::chrono::steady_clock::now();
   nlohmann::json document;
   try {
@@ -62,6 +64,6 @@ nlohmann::json stats_of(const std::string& text) {
 
 }  // namespace
 
-Job<std::string, nlohmann::json> json_stats("isolate.json-stats", stats_of);
+Job<std::string_view, nlohmann::json> json_stats("isolate.json-stats", stats_of);
 
 }  // namespace isolate::cli
