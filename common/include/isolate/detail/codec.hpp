@@ -1,9 +1,11 @@
 // codec.hpp — how job inputs and outputs travel through a segment (internal).
 //
 // std::string and std::vector<std::uint8_t> travel raw: written once into the segment, read
-// once out of it; std::string_view and std::span<const std::uint8_t> inputs are read in place. nlohmann::json and every type with nlohmann to_json/from_json travel as
-// MessagePack (the fastest of CBOR, MessagePack and BSON on a large document here; see
-// bench/codec_bench.cpp), encoded straight into the segment.
+// once out of it; std::string_view and std::span<const std::uint8_t> inputs are read in place,
+// and such outputs that view the input are sent back in place (see Job and ByteWriter::refer).
+// nlohmann::json and every type with nlohmann to_json/from_json travel as MessagePack (the
+// fastest of CBOR, MessagePack and BSON on a large document here; see bench/codec_bench.cpp),
+// encoded straight into the segment.
 #pragma once
 
 #include <isolate/detail/byte_views.hpp>
