@@ -150,6 +150,14 @@ std::span<const std::byte> record_of(SharedMemory& segment) {
   return {segment.data() + kRecordOffset, static_cast<std::size_t>(header.record_size)};
 }
 
+std::uint64_t claimed_payload_size(SharedMemory& segment) noexcept {
+  const auto& header = header_of(segment);
+  if (header.response_kind != static_cast<std::uint32_t>(ResponseKind::value_in_place)) return header.record_size;
+  std::uint64_t size = 0;  // the record is u64 offset, u64 size
+  std::memcpy(&size, segment.data() + kRecordOffset + sizeof(std::uint64_t), sizeof size);
+  return size;
+}
+
 std::span<const std::byte> payload_in_place(SharedMemory& segment, std::span<const std::byte> record) {
   ByteReader reader(record);
   const auto offset = reader.read_u64();

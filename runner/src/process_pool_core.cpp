@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include <condition_variable>
-#include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -413,13 +412,15 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
     }
   }
 
+  /// A job whose worker has answered; its slot is `settling`.
+  struct Answered {
+    std::size_t slot;
+    std::shared_ptr<Worker> worker;
+    std::shared_ptr<PoolTask> task;
+  };
+
   /// Completes every answered job and moves its slot on.
   void collect() {
-    struct Answered {
-      std::size_t slot;
-      std::shared_ptr<Worker> worker;
-      std::shared_ptr<PoolTask> task;
-    };
     std::vector<Answered> answered;
     {
       std::lock_guard lock(mutex_);
@@ -433,29 +434,31 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
     }
     for (auto& a : answered) {
       TimerService::instance().cancel(a.worker->start_timer);  // it answered: it is ready
-      if (response_bytes(*a.worker) < kLargeResponse) {
+      if (claimed_payload_size(a.worker->segment) >= kLargeResponse && settle_elsewhere(a)) continue;
+      settle(*a.worker, a.task);
+      release_slot(a.slot, a.worker);
+    }
+  }
+
+  /// Reading a large response takes milliseconds (256 MiB: tens): it is read on an executor
+  /// thread, so that the dispatcher goes on completing the other workers' jobs meanwhile. False
+  /// if no executor thread can be had (the caller reads it).
+  bool settle_elsewhere(Answered a) {
+    {
+      std::lock_guard lock(mutex_);
+      ++settles_in_flight_;
+    }
+    try {
+      Executor::instance().submit([this, a]() mutable {
         settle(*a.worker, a.task);
         release_slot(a.slot, a.worker);
-        continue;
-      }
-      // Reading a large response takes milliseconds (256 MiB: tens): on an executor thread, so
-      // that this thread goes on completing the other workers' jobs meanwhile.
-      {
-        std::lock_guard lock(mutex_);
-        ++settles_in_flight_;
-      }
-      try {
-        Executor::instance().submit([this, a]() mutable {
-          settle(*a.worker, a.task);
-          release_slot(a.slot, a.worker);
-          a = {};  // the mapping and the task go now, not whenever the executor drops this
-          settled();
-        });
-      } catch (...) {  // no thread to be had: read it here after all
+        a = {};  // the mapping and the task go now, not whenever the executor drops this
         settled();
-        settle(*a.worker, a.task);
-        release_slot(a.slot, a.worker);
-      }
+      });
+      return true;
+    } catch (...) {
+      settled();
+      return false;
     }
   }
 
@@ -463,18 +466,6 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
     std::lock_guard lock(mutex_);
     --settles_in_flight_;
     settled_.notify_all();
-  }
-
-  /// How many payload bytes a worker's response holds, as it claims (a hint: settle() checks).
-  static std::uint64_t response_bytes(Worker& worker) noexcept {
-    auto& header = header_of(worker.segment);
-    if (header.response_kind == static_cast<std::uint32_t>(ResponseKind::value_in_place) &&
-        worker.segment.size() >= kRecordOffset + 2 * sizeof(std::uint64_t)) {
-      std::uint64_t size = 0;
-      std::memcpy(&size, worker.segment.data() + kRecordOffset + sizeof(std::uint64_t), sizeof size);
-      return size;
-    }
-    return header.record_size;
   }
 
   void settle(Worker& worker, const std::shared_ptr<PoolTask>& task) noexcept {

@@ -137,6 +137,22 @@ TEST(ByteWriter, DoesNotReferToBytesOutsideTheSegmentOrUnderItsRecord) {
   EXPECT_EQ(response.record_size(), 0u) << "a refused refer() writes nothing";
 }
 
+TEST(ClaimedPayloadSize, IsTheRecordSizeOrTheSizeAnInPlaceResponseRefersTo) {
+  auto segment = make_request_segment(64);
+  const auto payload = write_request(segment, "twenty bytes of data");
+  {
+    ByteWriter response(segment);
+    write_payload<std::string_view>("copied", response);
+    publish_response(segment, response, ResponseKind::value);
+  }
+  EXPECT_EQ(claimed_payload_size(segment), 8u + 6u) << "length prefix + bytes";
+  (void)write_request(segment, "twenty bytes of data");
+  ByteWriter response(segment);
+  ASSERT_TRUE(response.refer(payload));
+  publish_response(segment, response, ResponseKind::value_in_place);
+  EXPECT_EQ(claimed_payload_size(segment), 20u);
+}
+
 TEST(PayloadInPlace, OffsetsOutsideTheSegmentOrInsideTheRecordAreIsolateErrors) {
   auto segment = make_request_segment(64);
   const auto size = segment.size();

@@ -53,7 +53,7 @@ inline bool use_thread_backend(Backend backend) {
 
 template <class T>
 std::size_t payload_size_hint(const T& value) {
-  if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<std::uint8_t>> || is_view_v<T>) {
+  if constexpr (is_byte_buffer_v<T> || is_view_v<T>) {
     return value.size() + 256;
   } else {
     return 4096;

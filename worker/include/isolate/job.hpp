@@ -111,15 +111,15 @@ class Job {
  private:
   template <class F>
   static Function view_function(F fn) {
-    if constexpr (std::is_invocable_v<const F&, const In&, JobContext&>) {
-      static_assert(std::is_same_v<std::remove_cvref_t<std::invoke_result_t<const F&, const In&, JobContext&>>, Out>,
-                    "isolate::Job: a job whose Out is a view must return that view type itself; returning an owned "
-                    "std::string or vector would leave the view dangling");
+    constexpr bool takes_context = std::is_invocable_v<const F&, const In&, JobContext&>;
+    using Returned = typename std::conditional_t<takes_context, std::invoke_result<const F&, const In&, JobContext&>,
+                                                 std::invoke_result<const F&, const In&>>::type;
+    static_assert(std::is_same_v<std::remove_cvref_t<Returned>, Out>,
+                  "isolate::Job: a job whose Out is a view must return that view type itself; returning an owned "
+                  "std::string or vector would leave the view dangling");
+    if constexpr (takes_context) {
       return Function(std::move(fn));
     } else {
-      static_assert(std::is_same_v<std::remove_cvref_t<std::invoke_result_t<const F&, const In&>>, Out>,
-                    "isolate::Job: a job whose Out is a view must return that view type itself; returning an owned "
-                    "std::string or vector would leave the view dangling");
       return Function([fn = std::move(fn)](const In& in, JobContext&) { return fn(in); });
     }
   }

@@ -134,6 +134,11 @@ ISOLATE_EXPORT void publish_response(SharedMemory& segment, const ByteWriter& wr
 
 /// The record of a published segment, checked against the segment's size. Throws IsolateError.
 ISOLATE_EXPORT std::span<const std::byte> record_of(SharedMemory& segment);
+/// How many payload bytes a responded segment's record claims to carry (a value_in_place
+/// response: the size it refers to; else the record's size). Unchecked: a hint for how to read
+/// it, never a bound (record_of and payload_in_place check). The segment must be at least 128
+/// bytes long, as every channel is.
+ISOLATE_EXPORT std::uint64_t claimed_payload_size(SharedMemory& segment) noexcept;
 /// The payload a value_in_place response refers to (`record`: its record, from record_of), checked
 /// to lie in the segment past the record. Throws IsolateError.
 ISOLATE_EXPORT std::span<const std::byte> payload_in_place(SharedMemory& segment, std::span<const std::byte> record);
