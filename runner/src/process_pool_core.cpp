@@ -47,6 +47,7 @@ struct Worker {
   SharedMemory segment;
   std::uint32_t sent = 0;        // sequence number of the last request (dispatching thread)
   bool start_timed_out = false;  // guarded by the pool mutex
+  bool killed_for_cancel = false;  // guarded by the pool mutex: its exit says nothing of its start
   TimerService::Handle start_timer;
 
   [[nodiscard]] bool ready() const noexcept { return control->worker_ready.load(std::memory_order_acquire) != 0; }
@@ -135,6 +136,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       for (auto& slot : slots_) {
         if (slot.task == task && (slot.state == SlotState::busy || slot.state == SlotState::writing)) {
           victim = slot.worker;
+          victim->killed_for_cancel = true;  // maybe still starting: not a start failure
           slot.task = nullptr;
           slot.state = SlotState::dead;  // on_exit respawns it
           break;
@@ -275,7 +277,9 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       task = std::move(slots_[i].task);
       slots_[i].worker = nullptr;
       slots_[i].state = SlotState::dead;
-      if (!worker->ready()) {
+      if (worker->killed_for_cancel) {
+        // Our own kill, maybe of a worker still starting: it tells nothing of how starts go.
+      } else if (!worker->ready()) {
         // Built with append: g++ 12 at -O3 misreports a chain of operator+ here (-Wrestrict).
         std::string what = "isolate: a pool worker (";
         what.append(options_.worker_executable.string()).append(") ");

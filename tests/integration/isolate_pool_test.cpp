@@ -39,6 +39,22 @@ pid_t wait_for_pid_file(const std::filesystem::path& file) {
   return static_cast<pid_t>(std::stol(read_file(file)));
 }
 
+/// Waits until this process has a child that is sleeping: a worker still starting (it waits
+/// ISOLATE_TEST_WORKER_START_DELAY_MS before it attaches). Returns its pid.
+pid_t wait_for_starting_worker() {
+  pid_t found = 0;
+  EXPECT_TRUE(eventually([&] {
+    for (const pid_t pid : child_pids()) {
+      if (wait_until_sleeping(pid, 0ms)) {
+        found = pid;
+        return true;
+      }
+    }
+    return false;
+  }, 20s)) << "no worker started";
+  return found;
+}
+
 TEST_F(ProcessPool, SizeIsTheNumberOfWorkers) {
   IsolatePool pool(options(3));
   EXPECT_EQ(pool.size(), 3u);
@@ -283,6 +299,27 @@ TEST_F(ProcessPool, WorkerThatNeverBecomesReadyFailsWithIsolateErrorAndStopsResp
     }
     return false;
   }, 20s));
+}
+
+// A cancel kills the job's worker even while that worker is still starting. The pool must count
+// that as its own kill, not as a worker that failed to start: five such kills in a row (three
+// broke the pool before) leave it serving.
+TEST_F(ProcessPool, CancelsThatKillStartingWorkersNeverBreakThePool) {
+  ScopedEnv slow_start("ISOLATE_TEST_WORKER_START_DELAY_MS", "300");
+  IsolatePool pool(options(1));
+  int kills = 0;
+  for (int attempt = 0; attempt < 50 && kills < 5; ++attempt) {
+    const pid_t starting = wait_for_starting_worker();
+    CancellationToken token;
+    auto f = pool.run(echo, std::string("x"), token);
+    token.cancel();
+    EXPECT_THROW(f.get(), CancelledException);
+    // Gone: the job had reached the starting worker, which the cancel killed. Else the job was
+    // still queued (the slot was not yet marked idle) and simply left the queue.
+    if (pid_gone(starting)) ++kills;
+  }
+  ASSERT_EQ(kills, 5);
+  EXPECT_EQ(pool.run(echo, std::string("alive")).get(), "alive");
 }
 
 TEST_F(ProcessPool, ManyThreadsWithRandomCancelsEveryFutureCompletes) {
