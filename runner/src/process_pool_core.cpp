@@ -12,6 +12,7 @@
 // respawned in the background. A worker that never becomes ready fails its job with
 // IsolateError; three such starts in a row mark the pool broken (every job then fails at once
 // with that error) instead of respawning forever.
+#include <isolate/detail/dispatch_guard.hpp>
 #include <isolate/detail/exception_registry.hpp>
 #include <isolate/detail/executor.hpp>
 #include <isolate/detail/pool_core.hpp>
@@ -85,6 +86,10 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
   }
 
   void start() {
+    if (auto e = undispatched_worker_error()) {
+      mark_broken(e);  // a worker whose main() forgot to serve: no workers of its own
+      return;
+    }
     (void)TimerService::instance();  // constructed before the supervisor: outlives it at exit
     (void)Executor::instance();
     dispatcher_ = std::thread([this] { dispatch_loop(); });

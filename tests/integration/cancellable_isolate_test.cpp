@@ -429,6 +429,25 @@ TEST_F(ProcessIsolate, DuplicateJobNameStopsTheProgramAtStartWithAClearMessage) 
   EXPECT_NE(read_file(err).find("'duplicated-name'"), std::string::npos) << read_file(err);
 }
 
+// A worker whose main() forgot run_worker_if_requested runs the whole program again. Its own run
+// must fail at once (else every level starts another: a chain of processes); the top level then
+// fails with an IsolateError that says what to fix, and no process is left.
+TEST_F(ProcessIsolate, ForgottenWorkerDispatchGivesOneClearErrorAndNoChainOfProcesses) {
+  for (const bool pool : {false, true}) {
+    std::optional<ScopedEnv> pool_mode;
+    if (pool) pool_mode.emplace("ISOLATE_TEST_UNDISPATCHED_POOL", "1");
+    const auto run = run_program_in_group({ISOLATE_UNDISPATCHED_PROGRAM});
+    ASSERT_TRUE(run.finished) << (pool ? "pool: " : "run: ") << "the program did not end: a chain of workers?";
+    EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 3) << run.status << "\n" << run.err;
+    EXPECT_FALSE(run.group_left_behind) << "a process of the program outlived it";
+    // The worker's own run failed at once, naming the fix...
+    EXPECT_NE(run.err.find("its main() ran instead of serving the job"), std::string::npos) << run.err;
+    // ...and the program's run failed because its worker ended without attaching.
+    EXPECT_NE(run.err.find("exit code 3"), std::string::npos) << run.err;
+    EXPECT_NE(run.err.find("run_worker_if_requested"), std::string::npos) << run.err;
+  }
+}
+
 // --- the thread backend -----------------------------------------------------------------------
 
 RunOptions thread_backend() { return RunOptions{.backend = Backend::thread}; }

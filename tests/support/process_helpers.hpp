@@ -4,6 +4,9 @@
 
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -17,6 +20,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace isolate::test {
 
@@ -128,6 +132,55 @@ inline bool wait_until_sleeping(pid_t pid,
                number == std::to_string(SYS_nanosleep);
       },
       timeout);
+}
+
+/// How a program run by run_program_in_group ended.
+struct ProgramRun {
+  bool finished = false;  // exited (or was killed by a signal) before the deadline
+  int status = 0;         // its wait status
+  bool group_left_behind = false;  // a process of its group outlived it (killed by the helper)
+  std::string out;        // its standard output
+  std::string err;        // its standard error
+};
+
+/// Runs `argv` (argv[0] is the executable) in a process group of its own, with its standard
+/// output and error captured, and waits up to `deadline` for it. Then checks whether any process
+/// of the group (its workers, their workers, ...) is left, and SIGKILLs the whole group whatever
+/// happened: a test never leaves a process behind, even when the behaviour it checks regresses.
+inline ProgramRun run_program_in_group(const std::vector<std::string>& argv,
+                                       std::chrono::milliseconds deadline = std::chrono::seconds(60)) {
+  char out_name[] = "/tmp/isolate-test-out-XXXXXX";
+  char err_name[] = "/tmp/isolate-test-err-XXXXXX";
+  const int out_fd = ::mkstemp(out_name);
+  const int err_fd = ::mkstemp(err_name);
+  ProgramRun run;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::dup2(out_fd, 1);
+    ::dup2(err_fd, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);  // also here: no race with the child's own setpgid
+  run.finished = eventually([&] { return ::waitpid(pid, &run.status, WNOHANG) == pid; }, deadline);
+  if (!run.finished) {
+    ::kill(-pid, SIGKILL);
+    ::waitpid(pid, &run.status, 0);
+  }
+  // Give the group's last processes a moment to be reaped by their own parents.
+  run.group_left_behind = !eventually([&] { return ::kill(-pid, 0) != 0; }, std::chrono::seconds(2));
+  ::kill(-pid, SIGKILL);
+  run.out = read_file(out_name);
+  run.err = read_file(err_name);
+  ::close(out_fd);
+  ::close(err_fd);
+  ::unlink(out_name);
+  ::unlink(err_name);
+  return run;
 }
 
 /// The open fds of process `pid` and what they refer to (readlink of /proc/<pid>/fd/N).

@@ -1,4 +1,5 @@
 // worker.cpp — the worker side of a run: attach to the segment, run the job, write the response.
+#include <isolate/detail/dispatch_guard.hpp>
 #include <isolate/detail/exception_registry.hpp>
 #include <isolate/detail/job_registry.hpp>
 #include <isolate/detail/shared_memory.hpp>
@@ -113,6 +114,7 @@ std::optional<int> run_worker_if_requested(int argc, char** argv) {
   if (argc < 2 || argv == nullptr || argv[1] == nullptr) return std::nullopt;
   const auto request = detail::parse_worker_argument(argv[1]);
   if (!request) return std::nullopt;
+  detail::note_worker_dispatched();
   if (!request->valid) {
     std::fprintf(stderr, "isolate: malformed worker argument '%s'\n", argv[1]);
     return detail::kWorkerExitUsage;

@@ -14,6 +14,7 @@
 #include <isolate/cancellation_token.hpp>
 #include <isolate/detail/cancellable_result.hpp>
 #include <isolate/detail/codec.hpp>
+#include <isolate/detail/dispatch_guard.hpp>
 #include <isolate/detail/executor.hpp>
 #include <isolate/detail/input_holder.hpp>
 #include <isolate/detail/process_launch.hpp>
@@ -115,6 +116,7 @@ template <class In, class Out>
 std::future<owned_t<Out>> run_isolated(const Job<In, Out>& job, std::shared_ptr<InputHolder<In>> holder,
                                        const CancellationToken& token, RunOptions options, bool on_thread) {
   using Result = owned_t<Out>;
+  if (auto e = undispatched_worker_error()) return failed_future<Result>(e);
   if (on_thread) return run_on_thread(job, std::move(holder), token);
   if (auto e = token.exception()) return failed_future<Result>(e);
   std::shared_ptr<ProcessLaunch> launch;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <isolate/cancellable_isolate.hpp>
+#include <isolate/detail/dispatch_guard.hpp>
 #include <isolate/detail/input_holder.hpp>
 #include <isolate/detail/pool_core.hpp>
 
@@ -67,6 +68,7 @@ class IsolatePool {
     } catch (const std::bad_alloc&) {
       return detail::failed_future<Result>(std::current_exception());
     }
+    if (auto e = detail::undispatched_worker_error()) return detail::failed_future<Result>(e);
     if (auto e = token.exception()) return detail::failed_future<Result>(e);
     auto task = std::make_shared<detail::PoolTask>();
     std::weak_ptr<detail::PoolCore> core = core_;
