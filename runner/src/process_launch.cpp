@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "child_process.hpp"
+#include "runner_error.hpp"
 #include "supervisor.hpp"
 
 namespace isolate::detail {
@@ -60,7 +61,7 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
       started = std::make_shared<ChildProcess>(ChildProcess::spawn(
           options.worker_executable, {make_worker_argument(kWireVersion, 3, ::getpid())}, {segment.fd()}));
     } catch (...) {
-      error = std::current_exception();
+      error = current_exception_as_isolate_error("cannot start a worker");
     }
     {
       std::lock_guard lock(mutex);
@@ -72,6 +73,19 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
       settle_with(error);
       return;
     }
+    try {
+      watch(started);
+    } catch (...) {
+      // No timer thread or no memory: never a run without its start timeout or its watch.
+      started->kill();
+      (void)started->wait();
+      settle_with(current_exception_as_isolate_error("cannot watch a worker"));
+    }
+  }
+
+  /// Arms the start timeout and has the supervisor watch the worker. Throws std::system_error
+  /// (no timer thread) or std::bad_alloc.
+  void watch(const std::shared_ptr<ChildProcess>& started) {
     std::weak_ptr<Impl> weak = weak_from_this();
     auto timer = TimerService::instance().schedule(TimerService::Clock::now() + options.start_timeout, [weak] {
       if (auto self = weak.lock()) self->on_start_timeout();
@@ -119,14 +133,20 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
     TimerService::instance().cancel(timer);
     auto c = take_claimed_completion();
     if (!c) return;  // the token won: cancel() has killed and reaped the worker
-    // Decoding a large response takes time: keep the supervisor thread free for other workers.
-    Executor::instance().submit([self = shared_from_this(), c = std::move(*c), status]() mutable {
+    auto settle_now = [self = shared_from_this(), c = std::move(*c), status]() mutable {
       try {
         self->settle(c, status);
       } catch (...) {
-        c.fail(std::current_exception());
+        c.fail(current_exception_as_isolate_error("cannot read a worker's response"));
       }
-    });
+    };
+    // Decoding a large response takes time: keep the supervisor thread free for other workers.
+    // With no executor thread to be had, settle here rather than never.
+    try {
+      Executor::instance().submit(settle_now);  // a copy: if it cannot start, settle_now is intact
+    } catch (...) {
+      settle_now();
+    }
   }
 
   void settle(Completion& c, const ExitStatus& status) {
@@ -189,18 +209,23 @@ std::shared_ptr<ProcessLaunch> ProcessLaunch::create(SharedMemory request, RunOp
 }
 
 void ProcessLaunch::start(Completion completion) {
-  // The supervisor's callbacks use the timer service and the executor, also while it shuts down
-  // at exit: construct them first, so that they are destroyed after it.
-  (void)TimerService::instance();
-  (void)Executor::instance();
   {
     std::lock_guard lock(impl_->mutex);
     if (impl_->cancelled) return;
     impl_->completion = std::move(completion);
     impl_->phase = Phase::queued;
   }
-  if (!Supervisor::instance().post([impl = impl_] { impl->spawn(); })) {
-    impl_->settle_with(std::make_exception_ptr(IsolateError("isolate: the program is shutting down")));
+  try {
+    // The supervisor's callbacks use the timer service and the executor, also while it shuts
+    // down at exit: construct them first, so that they are destroyed after it.
+    (void)TimerService::instance();
+    (void)Executor::instance();
+    if (!Supervisor::instance().post([impl = impl_] { impl->spawn(); })) {
+      impl_->settle_with(std::make_exception_ptr(IsolateError("isolate: the program is shutting down")));
+    }
+  } catch (...) {
+    // E.g. "epoll: Too many open files" when the supervisor starts with no fd left.
+    impl_->settle_with(current_exception_as_isolate_error("cannot start the supervisor thread"));
   }
 }
 

@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -31,6 +33,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "runner_error.hpp"
 #include "supervisor.hpp"
 
 namespace isolate::detail {
@@ -72,6 +75,9 @@ struct Slot {
   std::shared_ptr<Worker> worker;
   std::shared_ptr<PoolTask> task;
   SlotState state = SlotState::spawning;
+  /// Set while the slot is dead because its worker could not be started (no fd, no memory, no
+  /// thread): the next submit() tries again, so the pool recovers once the resource is back.
+  std::exception_ptr spawn_error;
 };
 
 void fail(const std::shared_ptr<PoolTask>& task, std::exception_ptr error) {
@@ -90,15 +96,27 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       mark_broken(e);  // a worker whose main() forgot to serve: no workers of its own
       return;
     }
-    (void)TimerService::instance();  // constructed before the supervisor: outlives it at exit
-    (void)Executor::instance();
-    dispatcher_ = std::thread([this] { dispatch_loop(); });
-    for (std::size_t i = 0; i < slots_.size(); ++i) post_spawn(i);
+    try {
+      (void)TimerService::instance();  // constructed before the supervisor: outlives it at exit
+      (void)Executor::instance();
+      (void)Supervisor::instance();
+      dispatcher_ = std::thread([this] { dispatch_loop(); });
+    } catch (...) {
+      std::rethrow_exception(current_exception_as_isolate_error("cannot start a pool"));
+    }
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      {
+        std::lock_guard lock(mutex_);
+        begin_spawn(i);
+      }
+      post_spawn(i);
+    }
   }
 
   ~ProcessPoolCore() override { shutdown(); }
 
   void submit(std::shared_ptr<PoolTask> task) override {
+    if (failed_spawns_.load(std::memory_order_acquire)) retry_failed_spawns();
     std::unique_lock lock(mutex_);
     for (bool owns_input = false;; owns_input = true) {
       if (task->withdrawn) return;  // its token fired first: the future is already complete
@@ -165,7 +183,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       if (stopping_) return;
       stopping_ = true;
       // A spawn in flight sees stopping_ and kills (and reaps) its worker; wait for it.
-      if (!Supervisor::instance().running_in_this_thread()) {
+      if (!Supervisor::on_a_supervisor_thread()) {
         spawned_.wait(lock, [&] { return spawns_in_flight_ == 0; });
       }
       tasks.assign(queue_.begin(), queue_.end());
@@ -194,23 +212,69 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
  private:
   // ---- spawning (supervisor thread) ----------------------------------------------------------
 
-  /// Spawns slot i's worker on the supervisor thread. shutdown() waits for spawns in flight, so
-  /// no worker can appear after the pool is gone.
+  /// Marks slot i as getting a new worker (mutex held); post_spawn(i) must follow.
+  void begin_spawn(std::size_t i) {
+    ++spawns_in_flight_;
+    if (slots_[i].spawn_error) {
+      slots_[i].spawn_error = nullptr;
+      failed_spawns_.fetch_sub(1, std::memory_order_release);
+    }
+    slots_[i].state = SlotState::spawning;
+  }
+
+  /// Spawns slot i's worker on the supervisor thread (after begin_spawn). shutdown() waits for
+  /// spawns in flight, so no worker can appear after the pool is gone.
   void post_spawn(std::size_t i) {
+    std::weak_ptr<ProcessPoolCore> weak = weak_from_this();
+    std::exception_ptr error;
+    try {
+      if (Supervisor::instance().post([weak, i] {
+            if (auto self = weak.lock()) {
+              self->spawn(i);
+              self->spawn_done();
+            }
+          })) {
+        return;
+      }
+      error = std::make_exception_ptr(IsolateError("isolate: the program is shutting down"));
+    } catch (...) {
+      error = current_exception_as_isolate_error("cannot start the supervisor thread");
+    }
+    spawn_done();
+    spawn_failed(i, error);
+  }
+
+  /// Slot i's worker could not be started: the slot is dead until the next submit() retries it.
+  /// If no slot can serve the queue any more, the queued jobs fail with `error` (never a hang).
+  void spawn_failed(std::size_t i, const std::exception_ptr& error) {
+    std::deque<std::shared_ptr<PoolTask>> stranded;
     {
       std::lock_guard lock(mutex_);
-      ++spawns_in_flight_;
+      if (stopping_) return;
+      slots_[i].worker = nullptr;
+      slots_[i].state = SlotState::dead;
+      if (!slots_[i].spawn_error) failed_spawns_.fetch_add(1, std::memory_order_release);
+      slots_[i].spawn_error = error;
+      const bool any_can_serve = std::any_of(slots_.begin(), slots_.end(), [](const Slot& slot) { return !slot.spawn_error; });
+      if (!any_can_serve) stranded.swap(queue_);
     }
-    std::weak_ptr<ProcessPoolCore> weak = weak_from_this();
-    if (!Supervisor::instance().post([weak, i] {
-          if (auto self = weak.lock()) {
-            self->spawn(i);
-            self->spawn_done();
-          }
-        })) {
-      spawn_done();
-      mark_broken(std::make_exception_ptr(IsolateError("isolate: the program is shutting down")));
+    for (auto& task : stranded) fail(task, error);
+  }
+
+  /// Gives every slot whose spawn failed another start (the resource may be back).
+  void retry_failed_spawns() {
+    std::vector<std::size_t> retried;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_ || broken_) return;
+      for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (slots_[i].spawn_error) {
+          begin_spawn(i);
+          retried.push_back(i);
+        }
+      }
     }
+    for (const auto i : retried) post_spawn(i);
   }
 
   void spawn_done() {
@@ -234,16 +298,23 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
           {make_worker_argument(kWireVersion, 3, ::getpid(), 4, static_cast<unsigned>(i))},
           {worker->segment.fd(), control_.fd()}));
     } catch (...) {
-      mark_broken(std::current_exception());
+      spawn_failed(i, current_exception_as_isolate_error("cannot start a pool worker"));
       return;
     }
     std::weak_ptr<ProcessPoolCore> weak = weak_from_this();
-    worker->start_timer = TimerService::instance().schedule(
-        TimerService::Clock::now() + options_.start_timeout, [weak, i, w = std::weak_ptr<Worker>(worker)] {
-          auto self = weak.lock();
-          auto target = w.lock();
-          if (self && target) self->on_start_timeout(i, target);
-        });
+    try {
+      worker->start_timer = TimerService::instance().schedule(
+          TimerService::Clock::now() + options_.start_timeout, [weak, i, w = std::weak_ptr<Worker>(worker)] {
+            auto self = weak.lock();
+            auto target = w.lock();
+            if (self && target) self->on_start_timeout(i, target);
+          });
+    } catch (...) {
+      worker->child->kill();  // never a worker without its start timeout
+      (void)worker->child->wait();
+      spawn_failed(i, current_exception_as_isolate_error("cannot start a pool worker's start timer"));
+      return;
+    }
     std::shared_ptr<PoolTask> next;
     {
       std::lock_guard lock(mutex_);
@@ -311,7 +382,14 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
         fail(task, std::make_exception_ptr(WorkerCrashed(status.signal, status.exit_code)));
       }
     }
-    if (respawn) post_spawn(i);
+    if (respawn) {
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+        begin_spawn(i);
+      }
+      post_spawn(i);
+    }
   }
 
   void mark_broken(std::exception_ptr error) {
@@ -499,6 +577,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
   bool stopping_ = false;
   std::exception_ptr broken_;
   unsigned start_failures_ = 0;
+  std::atomic<int> failed_spawns_{0};  // slots with a spawn_error (changed under mutex_)
   std::size_t spawns_in_flight_ = 0;
   std::condition_variable spawned_;
   std::size_t settles_in_flight_ = 0;  // large responses being read on executor threads

@@ -34,6 +34,8 @@ namespace asio = boost::asio;
 
 namespace {
 
+thread_local bool t_supervisor_thread = false;
+
 /// How often children without a pidfd are polled (kernels < 5.3 only).
 constexpr std::chrono::milliseconds kPollInterval{5};
 
@@ -213,6 +215,7 @@ Supervisor::Supervisor() : impl_(std::make_unique<Impl>()) {
     const BlockAsyncSignals blocked;  // the new thread inherits the blocked mask
     impl_->thread = std::thread([impl = impl_.get()] {
       ::pthread_setname_np(::pthread_self(), "isolate-superv");
+      t_supervisor_thread = true;
       impl->io.run();
     });
   }
@@ -271,5 +274,7 @@ bool Supervisor::watch(std::shared_ptr<ChildProcess> child,
 bool Supervisor::running_in_this_thread() const noexcept {
   return std::this_thread::get_id() == thread_id_;
 }
+
+bool Supervisor::on_a_supervisor_thread() noexcept { return t_supervisor_thread; }
 
 }  // namespace isolate::detail

@@ -79,6 +79,8 @@ class ISOLATE_EXPORT Supervisor {
 
   /// True when called on this supervisor's thread. Does not block, never throws.
   [[nodiscard]] bool running_in_this_thread() const noexcept;
+  /// True when called on the thread of any Supervisor (without creating instance()).
+  [[nodiscard]] static bool on_a_supervisor_thread() noexcept;
 
  private:
   struct Impl;

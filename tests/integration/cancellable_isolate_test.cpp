@@ -448,6 +448,27 @@ TEST_F(ProcessIsolate, ForgottenWorkerDispatchGivesOneClearErrorAndNoChainOfProc
   }
 }
 
+// A host with almost no fd left at the library's first use: every run gives a value or an
+// IsolateError in its future (never an exception from run(), never a hang), and once fds are
+// free again the next run works, on the same pool too. (A pool's constructor may throw
+// IsolateError instead.)
+TEST_F(ProcessIsolate, ExhaustedFdsGiveAnIsolateErrorInTheFutureAndTheLibraryRecovers) {
+  for (const std::string mode : {"run", "pool"}) {
+    for (int free_fds = 0; free_fds <= 6; ++free_fds) {
+      const auto run = run_program_in_group({"/proc/self/exe", "--test-program=fd-exhaust", std::to_string(free_fds), mode});
+      SCOPED_TRACE(mode + " with " + std::to_string(free_fds) + " fds free:\n" + run.out + run.err);
+      ASSERT_TRUE(run.finished);
+      EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+      const bool scarce_ok = run.out.find("scarce: run() returned; value") != std::string::npos ||
+                             run.out.find("scarce: run() returned; isolate_error: ") != std::string::npos ||
+                             (mode == "pool" && run.out.find("scarce: threw isolate_error: ") != std::string::npos);
+      EXPECT_TRUE(scarce_ok);
+      EXPECT_NE(run.out.find(": run() returned; value", run.out.find("freed")), std::string::npos);
+      EXPECT_FALSE(run.group_left_behind);
+    }
+  }
+}
+
 // --- the thread backend -----------------------------------------------------------------------
 
 RunOptions thread_backend() { return RunOptions{.backend = Backend::thread}; }

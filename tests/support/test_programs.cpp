@@ -1,13 +1,76 @@
 // test_programs.cpp — the extra roles of a test binary (see test_programs.hpp).
 #include "test_programs.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "test_jobs.hpp"
 
 namespace isolate::test {
+
+namespace {
+
+/// "value", "isolate_error: ..." or "other: ..." for a future's outcome.
+template <class T>
+std::string outcome_of(std::future<T>& f) {
+  if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready) return "hung";
+  try {
+    (void)f.get();
+    return "value";
+  } catch (const IsolateError& e) {
+    return std::string("isolate_error: ") + e.what();
+  } catch (const std::exception& e) {
+    return std::string("other: ") + e.what();
+  }
+}
+
+/// One job (a one-shot run, or on `pool`, made first if null); what became of it, in one line.
+std::string run_one_job(bool on_pool, std::unique_ptr<IsolatePool>& pool) {
+  try {
+    if (!on_pool) {
+      auto f = CancellableIsolate::run(echo, std::string("x"), {}, {.backend = Backend::process});
+      return "run() returned; " + outcome_of(f);
+    }
+    if (!pool) pool = std::make_unique<IsolatePool>(PoolOptions{.workers = 1, .backend = Backend::process});
+    auto f = pool->run(echo, std::string("x"));
+    return "run() returned; " + outcome_of(f);
+  } catch (const IsolateError& e) {
+    return std::string("threw isolate_error: ") + e.what();
+  } catch (const std::exception& e) {
+    return std::string("threw other: ") + e.what();
+  }
+}
+
+/// --test-program=fd-exhaust N run|pool: uses up every fd but N, runs a job (the library's first
+/// use in this process), frees the fds, runs another (on the same pool, if it could be made);
+/// prints "scarce: ..." and "freed: ...".
+int fd_exhaust(int free_fds, bool on_pool) {
+  std::vector<int> held;
+  const int base = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  for (int fd; (fd = ::fcntl(base, F_DUPFD_CLOEXEC, 0)) >= 0;) held.push_back(fd);
+  for (int i = 0; i < free_fds && !held.empty(); ++i) {
+    ::close(held.back());
+    held.pop_back();
+  }
+  std::unique_ptr<IsolatePool> pool;
+  const auto scarce = run_one_job(on_pool, pool);
+  const bool same_pool = pool != nullptr;
+  for (const int fd : held) ::close(fd);
+  const auto freed = run_one_job(on_pool, pool);
+  std::printf("scarce: %s\nfreed%s: %s\n", scarce.c_str(), same_pool ? " (same pool)" : "", freed.c_str());
+  return 0;
+}
+
+}  // namespace
 
 std::optional<int> run_test_program_if_requested(int argc, char** argv) {
   if (argc < 2) return std::nullopt;
@@ -15,6 +78,9 @@ std::optional<int> run_test_program_if_requested(int argc, char** argv) {
   if (role == "--test-program=hang") {
     // A program whose main() forgot run_worker_if_requested: it never attaches.
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  if (role == "--test-program=fd-exhaust" && argc >= 4) {
+    return fd_exhaust(std::atoi(argv[2]), std::string_view(argv[3]) == "pool");
   }
   if (role == "--test-program=parent" && argc >= 3) {
     // A parent that starts a spinning worker and waits forever; the test SIGKILLs it.
