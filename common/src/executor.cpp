@@ -10,6 +10,8 @@
 #include <mutex>
 #include <thread>
 
+#include "per_process.hpp"
+
 namespace isolate::detail {
 namespace {
 std::atomic<bool> g_executor_gone{false};
@@ -48,8 +50,8 @@ struct Executor::Impl {
 };
 
 Executor& Executor::instance() {
-  static Executor executor;
-  return executor;
+  static PerProcess<Executor> executor;
+  return executor.get();
 }
 
 Executor::Executor() : impl_(new Impl) {}

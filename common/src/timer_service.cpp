@@ -9,6 +9,8 @@
 #include <thread>
 #include <utility>
 
+#include "per_process.hpp"
+
 namespace isolate::detail {
 namespace {
 std::atomic<bool> g_timer_service_gone{false};
@@ -51,8 +53,8 @@ struct TimerService::Impl {
 };
 
 TimerService& TimerService::instance() {
-  static TimerService service;
-  return service;
+  static PerProcess<TimerService> service;
+  return service.get();
 }
 
 TimerService::TimerService() : impl_(new Impl) {

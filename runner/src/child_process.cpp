@@ -18,6 +18,8 @@
 #include <system_error>
 #include <utility>
 
+#include "per_process.hpp"
+
 extern "C" {
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX leaves it undeclared
 }
@@ -148,6 +150,7 @@ std::string to_string(const ExitStatus& status) {
 
 struct ChildProcess::State {
   pid_t pid = -1;
+  std::uint64_t generation = fork_generation();  // another one: a child of a fork() holds a copy
   int pidfd = -1;  // immutable after spawn, closed by ~ChildProcess
   std::mutex mutex;
   std::optional<ExitStatus> status;  // guarded by mutex: set once, when reaped
@@ -236,6 +239,10 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
 }
 
 ChildProcess::~ChildProcess() { destroy(); }
+
+bool ChildProcess::belongs_to_another_process() const noexcept {
+  return state_ && state_->generation != fork_generation();
+}
 
 void ChildProcess::destroy() noexcept {
   if (!state_) {
@@ -331,8 +338,8 @@ pid_t ChildProcess::pid() const noexcept { return state_ ? state_->pid : -1; }
 int ChildProcess::pidfd() const noexcept { return state_ ? state_->pidfd : -1; }
 
 bool ChildProcess::kill() noexcept {
-  if (!state_ || state_->pid <= 0) {
-    return false;
+  if (!state_ || state_->pid <= 0 || belongs_to_another_process()) {
+    return false;  // never signal the children of the process we were forked from
   }
   // Holding the mutex keeps a concurrent reap out: the pid cannot be freed while we signal it.
   const std::lock_guard lock(state_->mutex);
@@ -349,7 +356,7 @@ bool ChildProcess::kill() noexcept {
 }
 
 std::optional<ExitStatus> ChildProcess::try_reap() noexcept {
-  if (!state_ || state_->pid <= 0) {
+  if (!state_ || state_->pid <= 0 || belongs_to_another_process()) {
     return ExitStatus{};
   }
   const std::lock_guard lock(state_->mutex);
@@ -357,8 +364,8 @@ std::optional<ExitStatus> ChildProcess::try_reap() noexcept {
 }
 
 ExitStatus ChildProcess::wait() noexcept {
-  if (!state_ || state_->pid <= 0) {
-    return ExitStatus{};
+  if (!state_ || state_->pid <= 0 || belongs_to_another_process()) {
+    return ExitStatus{};  // not ours to wait for: never block on another process's child
   }
   for (;;) {
     {

@@ -43,7 +43,8 @@ struct ExitStatus {
 [[nodiscard]] ISOLATE_EXPORT std::string to_string(const ExitStatus& status);
 
 /// One child process, owned: move-only; the destructor kills it (SIGKILL) if it has not been
-/// reaped yet and then reaps it, so no zombie and no orphan remain.
+/// reaped yet and then reaps it, so no zombie and no orphan remain. After a fork() of this
+/// process, the copy in the child never touches the process (see belongs_to_another_process).
 ///
 /// Thread safety: pid(), pidfd(), kill(), try_reap() and wait() may be called concurrently from
 /// any threads. The child is reaped exactly once, whoever gets there first; its status is cached
@@ -106,6 +107,10 @@ class ISOLATE_EXPORT ChildProcess {
   /// Blocks until the child has exited, reaps it (if nobody else did) and returns its status.
   /// Other threads may kill() and try_reap() meanwhile (no lock is held while blocking).
   ExitStatus wait() noexcept;
+
+  /// True in a child of fork() made after this object: the process is the parent's child, so
+  /// kill() does nothing and try_reap()/wait() return an unknown status at once.
+  [[nodiscard]] bool belongs_to_another_process() const noexcept;
 
  private:
   struct State;

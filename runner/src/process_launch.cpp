@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "child_process.hpp"
+#include "per_process.hpp"
 #include "runner_error.hpp"
 #include "supervisor.hpp"
 
@@ -37,6 +38,7 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
 
   SharedMemory segment;
   RunOptions options;
+  const std::uint64_t generation = fork_generation();  // a fork() child holds a copy: never ours
   std::mutex mutex;
   std::condition_variable spawn_done;
   Phase phase = Phase::created;
@@ -186,6 +188,9 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
   }
 
   void cancel() noexcept {
+    // In a child of fork(): this run (its worker, its supervisor thread, its mutex) belongs to
+    // the parent. The token has completed the future; nothing here is ours to kill or wait for.
+    if (generation != fork_generation()) return;
     std::shared_ptr<ChildProcess> target;
     {
       std::unique_lock lock(mutex);

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "per_process.hpp"
 #include "runner_error.hpp"
 #include "supervisor.hpp"
 
@@ -116,6 +117,10 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
   ~ProcessPoolCore() override { shutdown(); }
 
   void submit(std::shared_ptr<PoolTask> task) override {
+    if (generation_ != fork_generation()) {
+      fail(task, forked_pool_error());
+      return;
+    }
     if (failed_spawns_.load(std::memory_order_acquire)) retry_failed_spawns();
     std::unique_lock lock(mutex_);
     for (bool owns_input = false;; owns_input = true) {
@@ -144,9 +149,14 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       lock.lock();
     }
     queue_.push_back(std::move(task));
+    // A slot whose spawn failed since the check above would leave the job waiting for ever.
+    const auto retried = claim_failed_slots();
+    lock.unlock();
+    for (const auto i : retried) post_spawn(i);
   }
 
   void cancel(const std::shared_ptr<PoolTask>& task) noexcept override {
+    if (generation_ != fork_generation()) return;  // the parent's pool: nothing here to touch
     std::shared_ptr<Worker> victim;
     {
       std::lock_guard lock(mutex_);
@@ -176,6 +186,14 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
   }
 
   void shutdown() noexcept override {
+    if (generation_ != fork_generation()) {
+      // A copy in a child of fork(): the workers are the parent's, the dispatcher thread does
+      // not exist here, the mutex may be held by a thread that does not either. Touch nothing
+      // and never be destroyed (a joinable std::thread member would terminate the program).
+      abandoned_ = weak_from_this().lock();
+      if (!abandoned_ && dispatcher_.joinable()) dispatcher_.detach();  // being destroyed already
+      return;
+    }
     std::vector<std::shared_ptr<PoolTask>> tasks;
     std::vector<std::shared_ptr<Worker>> workers;
     {
@@ -266,15 +284,22 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
     std::vector<std::size_t> retried;
     {
       std::lock_guard lock(mutex_);
-      if (stopping_ || broken_) return;
-      for (std::size_t i = 0; i < slots_.size(); ++i) {
-        if (slots_[i].spawn_error) {
-          begin_spawn(i);
-          retried.push_back(i);
-        }
-      }
+      retried = claim_failed_slots();
     }
     for (const auto i : retried) post_spawn(i);
+  }
+
+  /// Begins a new spawn of every slot whose spawn failed (mutex held); post_spawn each returned.
+  std::vector<std::size_t> claim_failed_slots() {
+    std::vector<std::size_t> claimed;
+    if (stopping_ || broken_ || failed_spawns_.load(std::memory_order_relaxed) == 0) return claimed;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].spawn_error) {
+        begin_spawn(i);
+        claimed.push_back(i);
+      }
+    }
+    return claimed;
   }
 
   void spawn_done() {
@@ -403,6 +428,12 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
   }
 
   // ---- dispatching ---------------------------------------------------------------------------
+
+  static std::exception_ptr forked_pool_error() {
+    return std::make_exception_ptr(IsolateError(
+        "isolate: this IsolatePool was made before this process was forked: its workers and threads "
+        "belong to the parent process. Make a pool in the child (one-shot runs work there)"));
+  }
 
   /// Why a new job fails at once (mutex held): the pool is shutting down or broken; else null.
   std::exception_ptr refusal() const {
@@ -570,6 +601,8 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
   }
 
   PoolOptions options_;
+  const std::uint64_t generation_ = fork_generation();
+  std::shared_ptr<ProcessPoolCore> abandoned_;  // set in a child of fork(): keeps this copy alive
   SharedMemory control_;  // the doorbell and every slot's control words
   std::mutex mutex_;
   std::vector<Slot> slots_;

@@ -28,6 +28,8 @@
 #include <utility>
 #include <vector>
 
+#include "per_process.hpp"
+
 namespace isolate::detail {
 
 namespace asio = boost::asio;
@@ -206,8 +208,8 @@ struct Supervisor::Impl {
 };
 
 Supervisor& Supervisor::instance() {
-  static Supervisor supervisor;
-  return supervisor;
+  static PerProcess<Supervisor> supervisor;
+  return supervisor.get();
 }
 
 Supervisor::Supervisor() : impl_(std::make_unique<Impl>()) {

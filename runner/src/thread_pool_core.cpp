@@ -10,18 +10,39 @@
 #include <thread>
 #include <vector>
 
+#include "per_process.hpp"
+#include "runner_error.hpp"
+
 namespace isolate::detail {
 namespace {
 
-class ThreadPoolCore final : public PoolCore {
+class ThreadPoolCore final : public PoolCore, public std::enable_shared_from_this<ThreadPoolCore> {
  public:
   explicit ThreadPoolCore(std::size_t workers) {
     threads_.reserve(workers);
-    for (std::size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { loop(); });
+    try {
+      for (std::size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { loop(); });
+    } catch (...) {
+      {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+      }
+      work_.notify_all();
+      for (auto& thread : threads_) thread.join();  // never destroy a joinable std::thread
+      std::rethrow_exception(current_exception_as_isolate_error("cannot start a pool's threads"));
+    }
   }
   ~ThreadPoolCore() override { shutdown(); }
 
   void submit(std::shared_ptr<PoolTask> task) override {
+    if (generation_ != fork_generation()) {
+      if (task->completion.claim()) {
+        task->completion.fail(std::make_exception_ptr(IsolateError(
+            "isolate: this IsolatePool was made before this process was forked: its threads do not exist "
+            "here. Make a pool in the child")));
+      }
+      return;
+    }
     try {
       task->own_input();  // the job runs after run() returns
     } catch (...) {
@@ -40,6 +61,7 @@ class ThreadPoolCore final : public PoolCore {
   }
 
   void cancel(const std::shared_ptr<PoolTask>& task) noexcept override {
+    if (generation_ != fork_generation()) return;
     {
       std::lock_guard lock(mutex_);
       for (auto it = queue_.begin(); it != queue_.end(); ++it) {
@@ -53,6 +75,15 @@ class ThreadPoolCore final : public PoolCore {
   }
 
   void shutdown() noexcept override {
+    if (generation_ != fork_generation()) {
+      // A fork() child's copy: its threads do not exist here and cannot be joined. Keep this
+      // copy alive for ever (or, if it is being destroyed already, let go of the threads).
+      abandoned_ = weak_from_this().lock();
+      if (!abandoned_) {
+        for (auto& thread : threads_) thread.detach();
+      }
+      return;
+    }
     std::vector<std::shared_ptr<PoolTask>> tasks;
     {
       std::lock_guard lock(mutex_);
@@ -92,6 +123,8 @@ class ThreadPoolCore final : public PoolCore {
     }
   }
 
+  const std::uint64_t generation_ = fork_generation();
+  std::shared_ptr<ThreadPoolCore> abandoned_;  // set in a child of fork(): keeps this copy alive
   std::mutex mutex_;
   std::condition_variable work_;
   std::deque<std::shared_ptr<PoolTask>> queue_;

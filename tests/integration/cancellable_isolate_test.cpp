@@ -469,6 +469,30 @@ TEST_F(ProcessIsolate, ExhaustedFdsGiveAnIsolateErrorInTheFutureAndTheLibraryRec
   }
 }
 
+// A host that fork()s after using the library. In the child: a new run and a new pool work, the
+// parent's pool fails at once with an IsolateError, a timeout fires, cancelling the parent's run
+// completes its future there without touching the parent's worker, and exit() (static
+// destructors) does not hang. In the parent, its pool and its run in flight are untouched.
+TEST_F(ProcessIsolate, ForkAfterUseGivesTheChildWorkingRunsAndLeavesTheParentsWorkersAlone) {
+  const auto run = run_program_in_group({"/proc/self/exe", "--test-program=fork-after-use"});
+  ASSERT_TRUE(run.finished) << run.out << run.err;
+  EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0) << run.out << run.err;
+  for (const char* line : {"parent before fork: run() returned; value\n", "parent pool before fork: value\n",
+                           "child run: run() returned; value\n", "child new pool: run() returned; value\n",
+                           "child timeout: cancelled: timed out after",
+                           "child cancel of the parent's run: cancelled: cancelled in the child\n",
+                           "child ended: exit 0\n", "parent pool after fork: value\n",
+                           "parent run in flight after fork: still running\n",
+                           "parent cancel: cancelled: cancelled in the parent\n"}) {
+    EXPECT_NE(run.out.find(line), std::string::npos) << "missing: " << line << "\n" << run.out << run.err;
+  }
+  EXPECT_NE(run.out.find("child on the parent's pool: isolate_error: isolate: this IsolatePool was made before this "
+                         "process was forked"),
+            std::string::npos)
+      << run.out;
+  EXPECT_FALSE(run.group_left_behind);
+}
+
 // --- the thread backend -----------------------------------------------------------------------
 
 RunOptions thread_backend() { return RunOptions{.backend = Backend::thread}; }

@@ -101,6 +101,31 @@ TEST_F(ProcessIsolate, PoolJobCancelledWhileRunPlacesItNeverReachesAWorker) {
   EXPECT_EQ(alive.get(), "alive");
 }
 
+// A pool whose workers cannot be spawned (here: the executable is missing) fails every job with
+// the spawn's IsolateError and strands none in its queue, whichever thread's job arrives while a
+// slot's spawn is failing (a view input widens the window: it is copied before the job queues).
+TEST_F(ProcessIsolate, PoolWhoseWorkersCannotBeSpawnedFailsEveryJobAndStrandsNone) {
+  IsolatePool pool(PoolOptions{.workers = 2, .backend = Backend::process, .worker_executable = "/nonexistent/worker"});
+  const std::string document(1u << 20, 'v');
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        auto f = pool.run(view_reverse, std::string_view(document));
+        ASSERT_EQ(f.wait_for(std::chrono::seconds(60)), std::future_status::ready) << "a job was stranded";
+        try {
+          f.get();
+        } catch (const IsolateError& e) {
+          if (std::string(e.what()).find("/nonexistent/worker") != std::string::npos) ++failed;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 200);
+}
+
 // Large responses are read on executor threads, small ones on the dispatcher: mixed from several
 // threads, every result arrives intact and each slot takes its next job only once its response
 // has been read.

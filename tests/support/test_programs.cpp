@@ -2,6 +2,8 @@
 #include "test_programs.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "process_helpers.hpp"
 #include "test_jobs.hpp"
 
 namespace isolate::test {
@@ -28,6 +31,8 @@ std::string outcome_of(std::future<T>& f) {
     return "value";
   } catch (const IsolateError& e) {
     return std::string("isolate_error: ") + e.what();
+  } catch (const CancelledException& e) {
+    return std::string("cancelled: ") + e.what();
   } catch (const std::exception& e) {
     return std::string("other: ") + e.what();
   }
@@ -70,6 +75,46 @@ int fd_exhaust(int free_fds, bool on_pool) {
   return 0;
 }
 
+/// --test-program=fork-after-use: uses the library (a run, a pool, a run still in flight), forks,
+/// and uses it in the child: a new run, the parent's pool, a new pool, a timeout, a cancel of the
+/// parent's run in flight, then exit() with static destructors. The parent then checks that the
+/// child touched none of its workers. Prints one line per step.
+int fork_after_use() {
+  const RunOptions process{.backend = Backend::process};
+  std::unique_ptr<IsolatePool> no_pool;
+  std::printf("parent before fork: %s\n", run_one_job(false, no_pool).c_str());
+  IsolatePool pool({.workers = 1, .backend = Backend::process});
+  auto warm = pool.run(echo, std::string("warm"));
+  std::printf("parent pool before fork: %s\n", outcome_of(warm).c_str());
+  CancellationToken in_flight;
+  auto running = CancellableIsolate::run(sleep_ms, 60'000, in_flight, process);
+  std::fflush(stdout);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    std::printf("child run: %s\n", run_one_job(false, no_pool).c_str());
+    auto on_parents_pool = pool.run(echo, std::string("x"));
+    std::printf("child on the parent's pool: %s\n", outcome_of(on_parents_pool).c_str());
+    std::printf("child new pool: %s\n", run_one_job(true, no_pool).c_str());
+    auto timed = CancellableIsolate::run(sleep_ms, 60'000, TimeoutCancellationToken(std::chrono::milliseconds(200)), process);
+    std::printf("child timeout: %s\n", outcome_of(timed).c_str());
+    in_flight.cancel("cancelled in the child");
+    std::printf("child cancel of the parent's run: %s\n", outcome_of(running).c_str());
+    std::fflush(stdout);
+    std::exit(0);  // static destructors run: they must not hang or touch the parent's workers
+  }
+  int status = 0;
+  const bool ended = eventually([&] { return ::waitpid(child, &status, WNOHANG) == child; }, std::chrono::seconds(60));
+  if (!ended) ::kill(child, SIGKILL);
+  std::printf("child ended: %s\n", ended && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "exit 0" : "no");
+  auto after = pool.run(echo, std::string("after"));
+  std::printf("parent pool after fork: %s\n", outcome_of(after).c_str());
+  std::printf("parent run in flight after fork: %s\n",
+              running.wait_for(std::chrono::seconds(0)) == std::future_status::ready ? "ended" : "still running");
+  in_flight.cancel("cancelled in the parent");
+  std::printf("parent cancel: %s\n", outcome_of(running).c_str());
+  return 0;
+}
+
 }  // namespace
 
 std::optional<int> run_test_program_if_requested(int argc, char** argv) {
@@ -82,6 +127,7 @@ std::optional<int> run_test_program_if_requested(int argc, char** argv) {
   if (role == "--test-program=fd-exhaust" && argc >= 4) {
     return fd_exhaust(std::atoi(argv[2]), std::string_view(argv[3]) == "pool");
   }
+  if (role == "--test-program=fork-after-use") return fork_after_use();
   if (role == "--test-program=parent" && argc >= 3) {
     // A parent that starts a spinning worker and waits forever; the test SIGKILLs it.
     auto f = CancellableIsolate::run(spin, std::string(argv[2]));

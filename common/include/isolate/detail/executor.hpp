@@ -11,6 +11,9 @@
 
 namespace isolate::detail {
 
+template <class T>
+class PerProcess;
+
 class ISOLATE_EXPORT Executor {
  public:
   /// The program's executor. Thread safety: all members may be called from any thread.
@@ -29,6 +32,7 @@ class ISOLATE_EXPORT Executor {
   ~Executor();
 
  private:
+  friend class PerProcess<Executor>;  // one per process: a child of fork() gets its own
   Executor();
   struct Impl;
   Impl* impl_;

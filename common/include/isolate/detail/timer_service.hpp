@@ -12,6 +12,9 @@
 
 namespace isolate::detail {
 
+template <class T>
+class PerProcess;
+
 class ISOLATE_EXPORT TimerService {
  public:
   using Clock = std::chrono::steady_clock;
@@ -37,6 +40,7 @@ class ISOLATE_EXPORT TimerService {
   ~TimerService();
 
  private:
+  friend class PerProcess<TimerService>;  // one per process: a child of fork() gets its own
   TimerService();
   struct Impl;
   Impl* impl_;
