@@ -8,12 +8,16 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <mutex>
 #include <system_error>
 #include <utility>
@@ -39,6 +43,9 @@ void close_fd(int fd) noexcept {
 /// Opens a pidfd for `pid` (our unreaped child, so the pid cannot have been reused); -1 where
 /// the kernel (< 5.3) or the seccomp policy has no pidfd_open, or on any other failure.
 int open_pidfd(pid_t pid) noexcept {
+  // ISOLATE_DISABLE_PIDFD: work as on a kernel without pidfds (< 5.3), to test those paths.
+  static const bool disabled = std::getenv("ISOLATE_DISABLE_PIDFD") != nullptr;
+  if (disabled) return -1;
 #ifdef SYS_pidfd_open
   const long fd = ::syscall(SYS_pidfd_open, pid, 0U);  // pidfds are always close-on-exec
   return fd < 0 ? -1 : static_cast<int>(fd);
@@ -59,6 +66,45 @@ int pidfd_kill(int pidfd) noexcept {
   (void)pidfd;
   return ENOSYS;
 #endif
+}
+
+/// struct pidfd_info of <linux/pidfd.h> as of Linux 6.15 (Debian 12's headers predate it).
+struct PidfdInfo {
+  std::uint64_t mask;
+  std::uint64_t cgroupid;
+  std::uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  std::int32_t exit_code;  // a wait status, valid with kPidfdInfoExit in mask
+};
+static_assert(sizeof(PidfdInfo) == 64, "PIDFD_INFO_SIZE_VER0");
+constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);  // PIDFD_GET_INFO
+constexpr std::uint64_t kPidfdInfoExit = 1u << 3;                      // PIDFD_INFO_EXIT
+
+/// How a child that something else reaped (SIGCHLD ignored, a waitpid(-1) loop in the host)
+/// ended, from its pidfd: Linux >= 6.15 keeps the exit status for holders of a pidfd. nullopt on
+/// older kernels.
+std::optional<ExitStatus> exit_status_from_pidfd(int pidfd) noexcept {
+  if (pidfd < 0) return std::nullopt;
+  // The kernel wakes pidfd waiters as the child exits and records its exit status a moment later
+  // (when the child is released): ESRCH until then. Kernels that keep none say ESRCH for good, so
+  // the wait is bounded (about 10 ms; only hosts that reap the library's children pay it).
+  for (int attempt = 0;; ++attempt) {
+    PidfdInfo info{};
+    info.mask = kPidfdInfoExit;
+    if (::ioctl(pidfd, kPidfdGetInfo, &info) == 0) {
+      if ((info.mask & kPidfdInfoExit) == 0) return std::nullopt;  // 6.13, 6.14: no exit status
+      ExitStatus status;
+      if (WIFEXITED(info.exit_code)) {
+        status.exit_code = WEXITSTATUS(info.exit_code);
+      } else if (WIFSIGNALED(info.exit_code)) {
+        status.signal = WTERMSIG(info.exit_code);
+      } else {
+        return std::nullopt;
+      }
+      return status;
+    }
+    if (errno != ESRCH || attempt == 10) return std::nullopt;  // ENOTTY/EINVAL: no such ioctl here
+    ::usleep(static_cast<useconds_t>(50u << std::min(attempt, 5)));
+  }
 }
 
 /// Whether waitid(P_PIDFD, ...) works (Linux >= 5.4). Starts true; cleared on the first EINVAL.
@@ -187,8 +233,9 @@ struct ChildProcess::State {
         continue;
       }
       // ECHILD: something else in this process reaped it (SIGCHLD ignored, a waitpid(-1)
-      // loop). Its status is lost; it is gone, so it must never be signalled again.
-      status = ExitStatus{};
+      // loop). The pidfd still knows how it ended on Linux >= 6.15; before that its status is
+      // lost. Either way it is gone, so it must never be signalled again.
+      status = exit_status_from_pidfd(pidfd).value_or(ExitStatus{});
       return status;
     }
   }

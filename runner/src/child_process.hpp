@@ -27,8 +27,9 @@ namespace isolate::detail {
 
 /// How a child ended. At most one member is set: `exit_code` when it exited normally (the
 /// low 8 bits of its exit status), `signal` when a signal killed it (with or without a core
-/// dump). Both are empty only when the status could not be collected because something else in
-/// this process reaped the child first (SIGCHLD set to SIG_IGN, a waitpid(-1) loop elsewhere).
+/// dump). Both are empty only when the status could not be collected: something else in this
+/// process reaped the child first (SIGCHLD set to SIG_IGN, a waitpid(-1) loop elsewhere) and the
+/// kernel keeps no exit status for its pidfd (before Linux 6.15, or without pidfds).
 struct ExitStatus {
   std::optional<int> signal;
   std::optional<int> exit_code;

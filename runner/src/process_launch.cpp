@@ -160,7 +160,7 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
       return;
     }
     if (state == SegmentState::attached) {
-      c.fail(std::make_exception_ptr(WorkerCrashed(status.signal, status.exit_code)));
+      c.fail(worker_ended_error(status));
       return;
     }
     bool timed_out;

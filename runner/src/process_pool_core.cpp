@@ -404,7 +404,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       if (start_failure) {
         fail(task, start_failure);
       } else {
-        fail(task, std::make_exception_ptr(WorkerCrashed(status.signal, status.exit_code)));
+        fail(task, worker_ended_error(status));
       }
     }
     if (respawn) {
@@ -553,8 +553,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
     for (auto& a : answered) {
       TimerService::instance().cancel(a.worker->start_timer);  // it answered: it is ready
       if (claimed_payload_size(a.worker->segment) >= kLargeResponse && settle_elsewhere(a)) continue;
-      settle(*a.worker, a.task);
-      release_slot(a.slot, a.worker);
+      finish(a);
     }
   }
 
@@ -568,8 +567,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
     }
     try {
       Executor::instance().submit([this, a]() mutable {
-        settle(*a.worker, a.task);
-        release_slot(a.slot, a.worker);
+        finish(a);
         a = {};  // the mapping and the task go now, not whenever the executor drops this
         settled();
       });
@@ -586,8 +584,19 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
     settled_.notify_all();
   }
 
-  void settle(Worker& worker, const std::shared_ptr<PoolTask>& task) noexcept {
-    if (!task->completion.claim()) return;  // its token won; the worker finished anyway
+  /// Completes an answered job; its slot takes the next job, or, if the response could not be
+  /// read (the job may have corrupted its channel), gets a new worker.
+  void finish(const Answered& a) noexcept {
+    if (settle(*a.worker, a.task)) {
+      release_slot(a.slot, a.worker);
+    } else {
+      retire(a.slot, a.worker);
+    }
+  }
+
+  /// Completes the job from its response. False if the response could not be read.
+  bool settle(Worker& worker, const std::shared_ptr<PoolTask>& task) noexcept {
+    if (!task->completion.claim()) return true;  // its token won; the worker finished anyway
     try {
       worker.refresh();
       if (header_of(worker.segment).state.load(std::memory_order_acquire) !=
@@ -595,9 +604,23 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
         throw IsolateError("isolate: a pool worker answered without a response");
       }
       complete_from_response(worker.segment, task->completion);
+      return true;
     } catch (...) {
-      task->completion.fail(std::current_exception());
+      task->completion.fail(current_exception_as_isolate_error("cannot read a pool worker's response"));
+      return false;
     }
+  }
+
+  /// Replaces slot i's worker, whose channel cannot be trusted any more: killed now, reaped and
+  /// respawned by on_exit.
+  void retire(std::size_t i, const std::shared_ptr<Worker>& worker) noexcept {
+    {
+      std::lock_guard lock(mutex_);
+      if (slots_[i].worker != worker || slots_[i].state == SlotState::dead) return;
+      slots_[i].task = nullptr;
+      slots_[i].state = SlotState::dead;
+    }
+    worker->child->kill();
   }
 
   PoolOptions options_;

@@ -448,51 +448,6 @@ TEST_F(ProcessIsolate, ForgottenWorkerDispatchGivesOneClearErrorAndNoChainOfProc
   }
 }
 
-// A host with almost no fd left at the library's first use: every run gives a value or an
-// IsolateError in its future (never an exception from run(), never a hang), and once fds are
-// free again the next run works, on the same pool too. (A pool's constructor may throw
-// IsolateError instead.)
-TEST_F(ProcessIsolate, ExhaustedFdsGiveAnIsolateErrorInTheFutureAndTheLibraryRecovers) {
-  for (const std::string mode : {"run", "pool"}) {
-    for (int free_fds = 0; free_fds <= 6; ++free_fds) {
-      const auto run = run_program_in_group({"/proc/self/exe", "--test-program=fd-exhaust", std::to_string(free_fds), mode});
-      SCOPED_TRACE(mode + " with " + std::to_string(free_fds) + " fds free:\n" + run.out + run.err);
-      ASSERT_TRUE(run.finished);
-      EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
-      const bool scarce_ok = run.out.find("scarce: run() returned; value") != std::string::npos ||
-                             run.out.find("scarce: run() returned; isolate_error: ") != std::string::npos ||
-                             (mode == "pool" && run.out.find("scarce: threw isolate_error: ") != std::string::npos);
-      EXPECT_TRUE(scarce_ok);
-      EXPECT_NE(run.out.find(": run() returned; value", run.out.find("freed")), std::string::npos);
-      EXPECT_FALSE(run.group_left_behind);
-    }
-  }
-}
-
-// A host that fork()s after using the library. In the child: a new run and a new pool work, the
-// parent's pool fails at once with an IsolateError, a timeout fires, cancelling the parent's run
-// completes its future there without touching the parent's worker, and exit() (static
-// destructors) does not hang. In the parent, its pool and its run in flight are untouched.
-TEST_F(ProcessIsolate, ForkAfterUseGivesTheChildWorkingRunsAndLeavesTheParentsWorkersAlone) {
-  const auto run = run_program_in_group({"/proc/self/exe", "--test-program=fork-after-use"});
-  ASSERT_TRUE(run.finished) << run.out << run.err;
-  EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0) << run.out << run.err;
-  for (const char* line : {"parent before fork: run() returned; value\n", "parent pool before fork: value\n",
-                           "child run: run() returned; value\n", "child new pool: run() returned; value\n",
-                           "child timeout: cancelled: timed out after",
-                           "child cancel of the parent's run: cancelled: cancelled in the child\n",
-                           "child ended: exit 0\n", "parent pool after fork: value\n",
-                           "parent run in flight after fork: still running\n",
-                           "parent cancel: cancelled: cancelled in the parent\n"}) {
-    EXPECT_NE(run.out.find(line), std::string::npos) << "missing: " << line << "\n" << run.out << run.err;
-  }
-  EXPECT_NE(run.out.find("child on the parent's pool: isolate_error: isolate: this IsolatePool was made before this "
-                         "process was forked"),
-            std::string::npos)
-      << run.out;
-  EXPECT_FALSE(run.group_left_behind);
-}
-
 // --- the thread backend -----------------------------------------------------------------------
 
 RunOptions thread_backend() { return RunOptions{.backend = Backend::thread}; }

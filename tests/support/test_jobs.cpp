@@ -2,6 +2,7 @@
 #include "test_jobs.hpp"
 
 #include <fcntl.h>
+#include <limits>
 #include <unistd.h>
 
 #include <atomic>
@@ -174,6 +175,59 @@ Job<std::string, std::string> corrupt_response("test.corrupt-response", [](const
   header.record_size = segment.size() * 4;
   header.state.store(static_cast<std::uint32_t>(detail::SegmentState::responded));
   std::_Exit(0);
+});
+
+namespace {
+/// Recurses until the stack runs out (the limit is far below: it only keeps the compiler from
+/// calling the recursion infinite).
+[[gnu::noinline]] std::uint64_t overflow_stack(std::uint64_t depth, std::uint64_t limit) {
+  volatile char frame[4096];
+  frame[0] = static_cast<char>(depth);
+  if (depth == limit) return 0;
+  return overflow_stack(depth + 1, limit) + static_cast<std::uint64_t>(frame[0]);
+}
+/// Throws out of a noexcept function: std::terminate.
+[[gnu::noinline]] void throw_from_noexcept(const std::string& why) noexcept {
+  try {
+    throw std::runtime_error(why);
+  } catch (...) {
+    std::rethrow_exception(std::current_exception());  // escapes the noexcept boundary
+  }
+}
+}  // namespace
+
+Job<std::string, std::string> crash_kind("test.crash-kind", [](const std::string& kind) -> std::string {
+  if (kind == "segv") {
+    volatile int* nowhere = nullptr;
+    *nowhere = 1;
+  } else if (kind == "stack-overflow") {
+    return std::to_string(overflow_stack(0, std::numeric_limits<std::uint64_t>::max()));
+  } else if (kind == "abort") {
+    std::abort();
+  } else if (kind == "terminate") {
+    throw_from_noexcept(kind);
+  } else if (kind == "bus") {
+    std::raise(SIGBUS);
+  } else if (kind == "fpe") {
+    std::raise(SIGFPE);
+  } else if (kind == "ill") {
+    std::raise(SIGILL);
+  } else if (kind == "kill") {
+    std::raise(SIGKILL);
+  } else if (kind == "exit-0") {
+    std::exit(0);
+  } else if (kind == "exit-3") {
+    std::_Exit(3);
+  } else if (kind == "bad-alloc") {
+    throw std::bad_alloc();
+  } else if (kind == "throw-int") {
+    throw 7;
+  } else if (kind == "scribble") {
+    auto segment = detail::SharedMemory::adopt(::dup(3));  // the worker's channel
+    detail::header_of(segment).magic = 0xBAD;
+    return "scribbled";
+  }
+  return "unknown kind " + kind;
 });
 
 }  // namespace isolate::test

@@ -64,5 +64,10 @@ extern Job<std::string_view, std::string_view> returns_preset;  // returns prese
 extern Job<std::string, std::string> wait_for_stop;     // thread backend: returns as soon as stop is requested
 extern std::atomic<int> wait_for_stop_started;           // thread backend: counts wait_for_stop calls begun
 extern Job<std::string, std::string> corrupt_response;  // claims a response larger than the segment
+/// Dies (or fails) the way its input names: "segv" (a real null write), "stack-overflow",
+/// "abort", "terminate" (an exception out of a noexcept function), "bus", "fpe", "ill", "kill"
+/// (SIGKILL to itself, as the OOM killer would), "exit-0" / "exit-3" (exit without a result),
+/// "bad-alloc", "throw-int", "scribble" (overwrites its channel's header, then returns).
+extern Job<std::string, std::string> crash_kind;
 
 }  // namespace isolate::test

@@ -6,11 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -29,6 +32,10 @@ std::string outcome_of(std::future<T>& f) {
   try {
     (void)f.get();
     return "value";
+  } catch (const WorkerCrashed& e) {
+    if (e.signal()) return "worker_crashed signal " + std::to_string(*e.signal());
+    if (e.exit_code()) return "worker_crashed exit " + std::to_string(*e.exit_code());
+    return "worker_crashed without a cause";
   } catch (const IsolateError& e) {
     return std::string("isolate_error: ") + e.what();
   } catch (const CancelledException& e) {
@@ -115,6 +122,92 @@ int fork_after_use() {
   return 0;
 }
 
+/// Runs one job of each outcome (a value, a crash, an exit without a result, a cancel) as
+/// one-shot runs and on a pool; prints "<how> <job>: <outcome>" lines.
+void run_every_outcome() {
+  const RunOptions process{.backend = Backend::process};
+  IsolatePool pool({.workers = 2, .backend = Backend::process});
+  for (const bool on_pool : {false, true}) {
+    const char* how = on_pool ? "pool" : "run";
+    auto run = [&](const auto& job, auto input, CancellationToken token = {}) {
+      return on_pool ? pool.run(job, std::move(input), token) : CancellableIsolate::run(job, std::move(input), token, process);
+    };
+    auto echoed = run(echo, std::string("x"));
+    std::printf("%s echo: %s\n", how, outcome_of(echoed).c_str());
+    auto crashed = run(crash, std::string());
+    std::printf("%s crash: %s\n", how, outcome_of(crashed).c_str());
+    auto exited = run(exit_with, 7);
+    std::printf("%s exit 7: %s\n", how, outcome_of(exited).c_str());
+    CancellationToken token;
+    auto spinning = run(spin, std::string(), token);
+    token.cancel("stop");
+    std::printf("%s cancel: %s\n", how, outcome_of(spinning).c_str());
+    auto after = run(echo, std::string("after"));
+    std::printf("%s echo after: %s\n", how, outcome_of(after).c_str());
+  }
+}
+
+/// --test-program=hostile-host MODE: a host that ignores SIGCHLD ("sigchld-ignored"), reaps every
+/// child in a thread of its own ("waitpid-thread"), or ignores SIGPIPE ("sigpipe-ignored"); then
+/// run_every_outcome().
+int hostile_host(std::string_view mode) {
+  std::atomic<bool> stop{false};
+  std::thread reaper;
+  if (mode == "sigchld-ignored") {
+    std::signal(SIGCHLD, SIG_IGN);
+  } else if (mode == "sigpipe-ignored") {
+    std::signal(SIGPIPE, SIG_IGN);
+  } else if (mode == "waitpid-thread") {
+    reaper = std::thread([&] {
+      while (!stop.load()) {
+        int status = 0;
+        if (::waitpid(-1, &status, WNOHANG) <= 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+      }
+    });
+  } else {
+    std::fprintf(stderr, "unknown mode\n");
+    return 2;
+  }
+  run_every_outcome();
+  stop = true;
+  if (reaper.joinable()) reaper.join();
+  return 0;
+}
+
+/// --test-program=busy-parent: runs jobs without end from three threads, so that at any moment
+/// workers are being started, serving, crashing, cancelled and replaced: one-shot runs, and jobs
+/// on a pool of two. The test SIGKILLs it at a random moment.
+[[noreturn]] void busy_parent() {
+  IsolatePool pool({.workers = 2, .backend = Backend::process});
+  auto forever = [&](bool on_pool, unsigned seed) {
+    std::mt19937 random(seed);
+    for (;;) {  // never returns
+      CancellationToken token;
+      const auto kind = random() % 4;
+      auto start = [&](const auto& job, auto input) {
+        return on_pool ? pool.run(job, std::move(input), token)
+                       : CancellableIsolate::run(job, std::move(input), token, {.backend = Backend::process});
+      };
+      if (kind == 0) {
+        auto f = start(echo, std::string("x"));
+        f.wait();
+      } else if (kind == 1) {
+        auto f = start(crash, std::string());
+        f.wait();
+      } else {
+        auto f = start(spin, std::string());
+        std::this_thread::sleep_for(std::chrono::microseconds(random() % 3000));
+        token.cancel();
+        f.wait();
+      }
+    }
+  };
+  std::thread a(forever, false, 1u);
+  std::thread b(forever, true, 2u);
+  forever(true, 3u);
+  std::abort();  // not reached: forever() never returns
+}
+
 }  // namespace
 
 std::optional<int> run_test_program_if_requested(int argc, char** argv) {
@@ -128,6 +221,8 @@ std::optional<int> run_test_program_if_requested(int argc, char** argv) {
     return fd_exhaust(std::atoi(argv[2]), std::string_view(argv[3]) == "pool");
   }
   if (role == "--test-program=fork-after-use") return fork_after_use();
+  if (role == "--test-program=busy-parent") busy_parent();
+  if (role == "--test-program=hostile-host" && argc >= 3) return hostile_host(argv[2]);
   if (role == "--test-program=parent" && argc >= 3) {
     // A parent that starts a spinning worker and waits forever; the test SIGKILLs it.
     auto f = CancellableIsolate::run(spin, std::string(argv[2]));
