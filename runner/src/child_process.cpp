@@ -305,7 +305,7 @@ void ChildProcess::destroy() noexcept {
 
 ChildProcess ChildProcess::spawn(const std::filesystem::path& executable,
                                  const std::vector<std::string>& args,
-                                 const std::vector<int>& inherit_fds, bool use_pidfd) {
+                                 const std::vector<int>& inherit_fds, bool use_pidfd, Stdio stdio) {
   const std::string exe = executable.string();
   auto fail = [&exe](const std::string& why) -> IsolateError {
     return IsolateError("cannot start '" + exe + "': " + why);
@@ -339,6 +339,14 @@ ChildProcess ChildProcess::spawn(const std::filesystem::path& executable,
         rc != 0) {
       throw fail("posix_spawn_file_actions_adddup2: " + errno_text(rc));
     }
+  }
+  if (stdio != Stdio::inherit) {
+    int rc = ::posix_spawn_file_actions_addopen(&actions.value, 0, "/dev/null", O_RDONLY, 0);
+    if (rc == 0 && stdio == Stdio::null) {
+      rc = ::posix_spawn_file_actions_addopen(&actions.value, 1, "/dev/null", O_WRONLY, 0);
+      if (rc == 0) rc = ::posix_spawn_file_actions_adddup2(&actions.value, 1, 2);
+    }
+    if (rc != 0) throw fail("posix_spawn_file_actions_addopen: " + errno_text(rc));
   }
   if (const int rc = ::posix_spawn_file_actions_addclosefrom_np(&actions.value, first_free);
       rc != 0) {

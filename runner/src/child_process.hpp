@@ -43,6 +43,13 @@ struct ExitStatus {
 /// std::bad_alloc only.
 [[nodiscard]] ISOLATE_EXPORT std::string to_string(const ExitStatus& status);
 
+/// What a child's fds 0, 1 and 2 are.
+enum class Stdio {
+  inherit,      ///< this process's
+  null_input,   ///< stdin /dev/null; stdout and stderr this process's
+  null,         ///< all three /dev/null
+};
+
 /// One child process, owned: move-only; the destructor kills it (SIGKILL) if it has not been
 /// reaped yet and then reaps it, so no zombie and no orphan remain. After a fork() of this
 /// process, the copy in the child never touches the process (see belongs_to_another_process).
@@ -56,8 +63,8 @@ class ISOLATE_EXPORT ChildProcess {
   /// Starts `executable` (a path, not looked up in PATH) with argv = {executable, args...} and
   /// this process's environment, via posix_spawn.
   ///
-  /// The child's fds: 0, 1 and 2 as in this process, then inherit_fds[i] as fd 3 + i, and
-  /// nothing else (everything from 3 + inherit_fds.size() up is closed, whether or not it had
+  /// The child's fds: 0, 1 and 2 as `stdio` says (by default as in this process), then
+  /// inherit_fds[i] as fd 3 + i, and nothing else (everything from 3 + inherit_fds.size() up is closed, whether or not it had
   /// FD_CLOEXEC). inherit_fds may hold fds whose numbers collide with the targets (e.g. {4, 3})
   /// and fds with FD_CLOEXEC set; the caller keeps ownership of them. The child starts with an
   /// empty signal mask and every signal at its default disposition (even ones this process
@@ -73,7 +80,7 @@ class ISOLATE_EXPORT ChildProcess {
   [[nodiscard]] static ChildProcess spawn(const std::filesystem::path& executable,
                                           const std::vector<std::string>& args,
                                           const std::vector<int>& inherit_fds,
-                                          bool use_pidfd = true);
+                                          bool use_pidfd = true, Stdio stdio = Stdio::inherit);
 
   /// An empty object: no child. pid() is -1; kill() returns false; wait()/try_reap() return
   /// an unknown status.

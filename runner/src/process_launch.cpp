@@ -18,6 +18,7 @@
 #include "child_process.hpp"
 #include "per_process.hpp"
 #include "runner_error.hpp"
+#include "worker_stdio.hpp"
 #include "supervisor.hpp"
 
 namespace isolate::detail {
@@ -61,7 +62,8 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
     std::exception_ptr error;
     try {
       started = std::make_shared<ChildProcess>(ChildProcess::spawn(
-          options.worker_executable, {make_worker_argument(kWireVersion, 3, ::getpid())}, {segment.fd()}));
+          options.worker_executable, {make_worker_argument(kWireVersion, 3, ::getpid())}, {segment.fd()},
+          /*use_pidfd=*/true, worker_stdio(options.worker_output)));
     } catch (...) {
       error = current_exception_as_isolate_error("cannot start a worker");
     }

@@ -35,6 +35,7 @@
 #include "child_process.hpp"
 #include "per_process.hpp"
 #include "runner_error.hpp"
+#include "worker_stdio.hpp"
 #include "supervisor.hpp"
 
 namespace isolate::detail {
@@ -321,7 +322,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       worker->child = std::make_shared<ChildProcess>(ChildProcess::spawn(
           options_.worker_executable,
           {make_worker_argument(kWireVersion, 3, ::getpid(), 4, static_cast<unsigned>(i))},
-          {worker->segment.fd(), control_.fd()}));
+          {worker->segment.fd(), control_.fd()}, /*use_pidfd=*/true, worker_stdio(options_.worker_output)));
     } catch (...) {
       spawn_failed(i, current_exception_as_isolate_error("cannot start a pool worker"));
       return;

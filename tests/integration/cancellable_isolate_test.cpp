@@ -347,6 +347,61 @@ TEST_F(ProcessIsolate, WorkerInheritsNoFdOfTheParentBeyondItsSegment) {
   EXPECT_EQ(report.at("fds"), nlohmann::json({0, 1, 2, 3})) << report.dump();
 }
 
+/// Makes this process's stdin a pipe holding `text` for the scope, then restores it.
+class PipedStdin {
+ public:
+  explicit PipedStdin(const std::string& text) : saved_(::dup(0)) {
+    int ends[2];
+    EXPECT_EQ(::pipe(ends), 0);
+    EXPECT_EQ(::write(ends[1], text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    ::close(ends[1]);
+    ::dup2(ends[0], 0);
+    ::close(ends[0]);
+  }
+  ~PipedStdin() {
+    ::dup2(saved_, 0);
+    ::close(saved_);
+  }
+  PipedStdin(const PipedStdin&) = delete;
+  PipedStdin& operator=(const PipedStdin&) = delete;
+  /// What is left in the pipe.
+  static std::string rest() {
+    std::string left;
+    char buffer[256];
+    for (ssize_t n; (n = ::read(0, buffer, sizeof buffer)) > 0;) left.append(buffer, static_cast<std::size_t>(n));
+    return left;
+  }
+
+ private:
+  int saved_;
+};
+
+// A job that reads stdin reads /dev/null (EOF at once), on one-shot runs and pools: it never
+// consumes, or waits for, the host's own input.
+TEST_F(ProcessIsolate, AJobReadingStdinGetsEndOfFileAndNeverTheHostsInput) {
+  PipedStdin input("the host's own input\n");
+  EXPECT_EQ(CancellableIsolate::run(read_stdin, std::string(), {}, process_backend()).get(), "");
+  IsolatePool pool({.workers = 1, .backend = Backend::process});
+  EXPECT_EQ(pool.run(read_stdin, std::string()).get(), "");
+  EXPECT_EQ(PipedStdin::rest(), "the host's own input\n");
+}
+
+// stdout and stderr are the host's by default (a job's prints and crash messages show there), or
+// /dev/null with WorkerOutput::discard; stdin is /dev/null either way.
+TEST_F(ProcessIsolate, WorkerOutputIsInheritedOrDiscardedAsAsked) {
+  std::error_code ec;
+  const auto host_stdout = std::filesystem::read_symlink("/proc/self/fd/1", ec).string();
+  const auto host_stderr = std::filesystem::read_symlink("/proc/self/fd/2", ec).string();
+  const auto inherited = CancellableIsolate::run(process_report, std::string(), {}, process_backend()).get();
+  EXPECT_EQ(inherited.at("stdio"), nlohmann::json({"/dev/null", host_stdout, host_stderr})) << inherited.dump();
+  RunOptions discard{.backend = Backend::process, .worker_output = WorkerOutput::discard};
+  const auto discarded = CancellableIsolate::run(process_report, std::string(), {}, discard).get();
+  EXPECT_EQ(discarded.at("stdio"), nlohmann::json({"/dev/null", "/dev/null", "/dev/null"})) << discarded.dump();
+  IsolatePool pool({.workers = 1, .backend = Backend::process, .worker_output = WorkerOutput::discard});
+  EXPECT_EQ(pool.run(process_report, std::string()).get().at("stdio"),
+            nlohmann::json({"/dev/null", "/dev/null", "/dev/null"}));
+}
+
 TEST_F(ProcessIsolate, WorkerStartsWithAnEmptySignalMaskAndDefaultDispositions) {
   sigset_t block, old;
   sigemptyset(&block);

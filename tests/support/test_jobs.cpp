@@ -102,11 +102,26 @@ Job<std::string, nlohmann::json> process_report("test.process-report", [](const 
   for (int fd : seen) {
     if (::fcntl(fd, F_GETFD) != -1) fds.push_back(fd);  // the iterator's own fd is closed by now
   }
+  nlohmann::json stdio = nlohmann::json::array();
+  for (int fd = 0; fd < 3; ++fd) {
+    std::error_code ec;
+    stdio.push_back(std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd), ec).string());
+  }
   return nlohmann::json{{"pid", ::getpid()},
                         {"ppid", ::getppid()},
                         {"fds", fds},
+                        {"stdio", stdio},
                         {"sig_blocked", proc_status_field("/proc/self/status", "SigBlk")},
                         {"sig_ignored", proc_status_field("/proc/self/status", "SigIgn")}};
+});
+
+Job<std::string, std::string> read_stdin("test.read-stdin", [](const std::string&) {
+  std::string read;
+  char buffer[4096];
+  for (ssize_t n; read.size() < (1u << 20) && (n = ::read(0, buffer, sizeof buffer)) > 0;) {
+    read.append(buffer, static_cast<std::size_t>(n));
+  }
+  return read;
 });
 
 Job<std::string_view, std::string> view_reverse("test.view-reverse", [](const std::string_view& in) {

@@ -12,6 +12,13 @@ namespace isolate {
 /// thread of this process (cannot be killed; see CancellableIsolate).
 enum class Backend { automatic, process, thread };
 
+/// Where a worker process's standard output and error go. (Its standard input is always
+/// /dev/null: a job never reads this program's input.) No effect on the thread backend.
+enum class WorkerOutput {
+  inherit,  ///< this program's stdout and stderr: a job's prints and crash messages show there
+  discard,  ///< /dev/null
+};
+
 /// Options of CancellableIsolate::run.
 struct RunOptions {
   Backend backend = Backend::automatic;
@@ -22,6 +29,8 @@ struct RunOptions {
   /// run fails with IsolateError (a program whose main() lacks run_worker_if_requested, or the
   /// wrong binary, never attaches). Generous by default: sanitizer builds start slowly.
   std::chrono::nanoseconds start_timeout = std::chrono::seconds(10);
+  /// The worker's stdout and stderr (its stdin is /dev/null).
+  WorkerOutput worker_output = WorkerOutput::inherit;
 };
 
 /// Options of an IsolatePool.
@@ -32,6 +41,8 @@ struct PoolOptions {
   /// How long a started worker may take to become ready before it is killed and the pool reports
   /// IsolateError for the job waiting on it (as RunOptions::start_timeout).
   std::chrono::nanoseconds start_timeout = std::chrono::seconds(10);
+  /// The workers' stdout and stderr (their stdin is /dev/null).
+  WorkerOutput worker_output = WorkerOutput::inherit;
 };
 
 }  // namespace isolate
