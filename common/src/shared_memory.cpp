@@ -171,14 +171,16 @@ void SharedMemory::resize(std::size_t new_size) {
   };
 
   if (new_size >= old_size) {
-    // Grow (or remap at the same size, as adopt does): lengthen the file first so the whole new
-    // mapping is backed, then map. If mapping fails, shorten the file again.
+    // Grow (or remap at the same size, as adopt does): lengthen the file first if it is shorter,
+    // so the whole new mapping is backed, then map. A file that another holder has meanwhile made
+    // longer stays so (cutting it would take its bytes away: SIGBUS there). If mapping fails,
+    // shorten the file again.
     struct stat info {};
     if (::fstat(fd_, &info) != 0) {
       const int error = errno;
       throw_errno("fstat", error);
     }
-    const bool change_length = info.st_size != to_off_t(new_size);
+    const bool change_length = info.st_size < to_off_t(new_size);
     if (change_length) {
       truncate_fd(fd_, new_size);
     }

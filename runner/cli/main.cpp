@@ -1,15 +1,18 @@
 // isolate-run — run heavy work off the main process, killable at once.
 //
-//   isolate-run json-stats [FILE|-] [--timeout DURATION] [--backend process|thread] [--json]
+//   isolate-run json-stats [FILE|-] [--timeout DURATION] [--backend process|thread] [--max-bytes SIZE] [--json]
 //
 // Parses a JSON document in a worker process and prints what is in it. Ctrl-C or the timeout
-// kills the worker at once. Exit codes: 0 ok, 64 usage, 65 malformed document, 66 unreadable
-// input, 69 the worker could not be run, 70 the worker crashed, 124 timed out, 130 interrupted.
+// kills the worker at once (and stops the read of the input, if it is still being read). Exit
+// codes: 0 ok, 64 usage, 65 malformed document, 66 unreadable or too large input, 69 the worker
+// could not be run, 70 the worker crashed or ran out of memory, 124 timed out, 130 interrupted.
 #include <isolate/isolate.hpp>
 
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,12 +20,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <iostream>
-#include <iterator>
+#include <memory>
 #include <optional>
-#include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "json_stats_job.hpp"
@@ -111,7 +113,93 @@ std::string human_bytes(double bytes) {
   return out;
 }
 
-void print_stats(const nlohmann::json& s, const std::string& source, double wall_seconds) {
+/// "1048576", "512K", "100M", "1.5G", "2GiB" (powers of 1024).
+std::optional<std::uint64_t> parse_size(const std::string& text) {
+  double value = 0;
+  const char* last = text.data() + text.size();
+  auto [unit, ec] = std::from_chars(text.data(), last, value);
+  if (ec != std::errc() || !std::isfinite(value) || value < 0) return std::nullopt;
+  std::string suffix(unit, last);
+  if (suffix.ends_with("iB")) suffix.resize(suffix.size() - 2);
+  if (suffix.size() > 1 && suffix.back() == 'B') suffix.pop_back();
+  const std::string units = "KMGT";
+  double scale = 1;
+  if (suffix.size() == 1 && units.find(suffix[0]) != std::string::npos) {
+    scale = std::pow(1024.0, static_cast<double>(units.find(suffix[0]) + 1));
+  } else if (!suffix.empty() && suffix != "B") {
+    return std::nullopt;
+  }
+  const double bytes = value * scale;
+  if (bytes > 1e18) return std::nullopt;
+  return static_cast<std::uint64_t>(bytes);
+}
+
+/// Half of this machine's memory: the default --max-bytes.
+std::uint64_t half_of_memory() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 2
+                               : std::uint64_t{1} << 32;
+}
+
+/// Prints "isolate-run: <text>" on stderr, cut to 400 characters: a message never floods a
+/// terminal, whatever a document or an error holds.
+void report(std::string text) {
+  if (text.size() > 400) text = text.substr(0, 400) + "...";
+  std::fprintf(stderr, "isolate-run: %s\n", text.c_str());
+}
+
+/// The document's bytes, or why they could not be read.
+struct Input {
+  std::unique_ptr<char[]> bytes;
+  std::size_t size = 0;
+  std::string error;  // empty: read
+};
+
+/// Reads `path` ("-": standard input) with large read(2)s, at most `max_bytes`. Blocks until the
+/// input ends (a FIFO without a writer, a slow pipe): a cancel meanwhile is the caller's business.
+Input read_input(const std::string& path, std::uint64_t max_bytes) {
+  Input input;
+  const int fd = path == "-" ? ::dup(STDIN_FILENO) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    input.error = std::string("cannot read ") + (path == "-" ? "standard input" : path) + ": " + std::strerror(errno);
+    return input;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    input.error = "cannot read " + path + ": it is a directory";
+    return input;
+  }
+  // A regular file is read into a buffer of its size; anything else grows as it comes.
+  std::size_t capacity = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) + 1 : std::size_t{1} << 20;
+  input.bytes = std::make_unique_for_overwrite<char[]>(capacity);
+  constexpr std::size_t kChunk = std::size_t{8} << 20;
+  for (;;) {
+    if (input.size == capacity) {
+      auto grown = std::make_unique_for_overwrite<char[]>(capacity * 2);
+      std::memcpy(grown.get(), input.bytes.get(), input.size);
+      input.bytes = std::move(grown);
+      capacity *= 2;
+    }
+    const ssize_t n = ::read(fd, input.bytes.get() + input.size, std::min(kChunk, capacity - input.size));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      input.error = "cannot read " + path + ": " + std::strerror(errno);
+      break;
+    }
+    input.size += static_cast<std::size_t>(n);
+    if (input.size > max_bytes) {
+      input.error = path + " is larger than --max-bytes (" + human_bytes(static_cast<double>(max_bytes)) + ")";
+      break;
+    }
+  }
+  ::close(fd);
+  return input;
+}
+
+void print_stats(const nlohmann::json& s, const std::string& source, double wall_seconds, bool in_process) {
   const auto bytes = s.at("bytes").get<double>();
   const auto parse = s.at("parse_seconds").get<double>();
   std::printf("%s\n", source.c_str());
@@ -120,65 +208,92 @@ void print_stats(const nlohmann::json& s, const std::string& source, double wall
     std::printf("  %-12s %llu\n", key, static_cast<unsigned long long>(s.at(key).get<std::uint64_t>()));
   }
   std::printf("  parse time   %.3f s (%.0f MB/s)\n", parse, parse > 0 ? bytes / parse / 1e6 : 0.0);
-  std::printf("  worker RSS   %s peak\n", human_bytes(s.at("peak_rss_bytes").get<double>()).c_str());
+  std::printf("  %-12s %s peak\n", in_process ? "RSS (here)" : "worker RSS",
+              human_bytes(s.at("peak_rss_bytes").get<double>()).c_str());
   std::printf("  wall time    %.3f s (read, hand over, parse, answer)\n", wall_seconds);
 }
 
-int json_stats(const std::string& file, std::optional<std::chrono::nanoseconds> timeout, isolate::Backend backend,
-               const std::string& worker, bool as_json) {
+struct Options {
+  std::string file;
+  std::optional<std::chrono::nanoseconds> timeout;
+  isolate::Backend backend = isolate::Backend::process;
+  std::string worker;
+  bool as_json = false;
+  std::uint64_t max_bytes = 0;
+};
+
+/// What the user hears when the token ends the command: its exit code and message.
+int report_cancel(const std::string& name, const isolate::CancelledException& e, const char* what_stopped) {
+  const bool timed_out = dynamic_cast<const isolate::TimeoutException*>(&e) != nullptr;
+  report(name + ": " + e.what() + "; " + what_stopped);
+  return timed_out ? kExitTimeout : kExitInterrupted;
+}
+
+int json_stats(const Options& options) {
+  const auto start = std::chrono::steady_clock::now();
   isolate::CancellationToken interrupt;
   InterruptWatcher watcher(interrupt);
-  std::string text;
-  {
-    std::ifstream in;
-    std::istream* source = &std::cin;
-    if (file != "-") {
-      in.open(file, std::ios::binary);
-      if (!in) {
-        std::fprintf(stderr, "isolate-run: cannot read %s: %s\n", file.c_str(), std::strerror(errno));
-        return kExitNoInput;
-      }
-      in.seekg(0, std::ios::end);
-      text.reserve(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)));
-      in.seekg(0);
-      source = &in;
-    }
-    text.assign(std::istreambuf_iterator<char>(*source), std::istreambuf_iterator<char>());
-  }
+  // --timeout counts from the command's start: reading the input is part of it.
   isolate::CancellationToken token = interrupt;
-  if (timeout) token = interrupt.merge({isolate::TimeoutCancellationToken(*timeout)});
-  isolate::RunOptions options{.backend = backend, .worker_executable = worker};
-  const auto start = std::chrono::steady_clock::now();
-  const std::string name = file == "-" ? "(stdin)" : file;
+  if (options.timeout) token = interrupt.merge({isolate::TimeoutCancellationToken(*options.timeout)});
+  const std::string name = options.file == "-" ? "(stdin)" : options.file;
+  Input input;
+  {
+    // Reading may block for ever (a FIFO without a writer, a pipe that never ends): a Ctrl-C or
+    // the timeout then ends the tool at once, from the thread that cancels. No worker exists yet.
+    auto while_reading = token.on_cancel([&name](std::exception_ptr e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const isolate::CancelledException& cancel) {
+        std::_Exit(report_cancel(name, cancel, "stopped while reading the input"));
+      } catch (...) {
+        std::_Exit(kExitInterrupted);
+      }
+    });
+    input = read_input(options.file, options.max_bytes);
+  }
+  if (!input.error.empty()) {
+    report(input.error);
+    return kExitNoInput;
+  }
+  const bool in_process = options.backend == isolate::Backend::thread;
+  const char* what_stopped = in_process ? "the parse was stopped" : "the worker was killed";
+  isolate::RunOptions run_options{.backend = options.backend, .worker_executable = options.worker};
   try {
-    auto stats = isolate::CancellableIsolate::run(isolate::cli::json_stats, std::move(text), token, options).get();
+    auto stats = isolate::CancellableIsolate::run(isolate::cli::json_stats, std::string_view(input.bytes.get(), input.size),
+                                                  token, run_options)
+                     .get();
+    input.bytes.reset();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (as_json) {
+    if (options.as_json) {
       stats["file"] = name;
       stats["wall_seconds"] = wall;
-      std::printf("%s\n", stats.dump(2).c_str());
+      // A file name need not be UTF-8: never fail (or print nothing) for it.
+      std::printf("%s\n", stats.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
-      print_stats(stats, name, wall);
+      print_stats(stats, name, wall, in_process);
     }
     return 0;
-  } catch (const isolate::TimeoutException& e) {
-    std::fprintf(stderr, "isolate-run: %s: %s; the worker was killed\n", name.c_str(), e.what());
-    return kExitTimeout;
   } catch (const isolate::CancelledException& e) {
-    std::fprintf(stderr, "isolate-run: %s: %s; the worker was killed\n", name.c_str(), e.what());
-    return kExitInterrupted;
+    return report_cancel(name, e, what_stopped);
   } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "isolate-run: %s is not valid JSON: %s\n", name.c_str(), e.what());
+    report(name + " cannot be parsed: " + e.what());
     return kExitDataError;
   } catch (const isolate::WorkerCrashed& e) {
-    std::fprintf(stderr, "isolate-run: %s: the worker crashed: %s\n", name.c_str(), e.what());
+    report(name + ": the worker crashed: " + e.what());
     return kExitCrashed;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "isolate-run: %s: the worker ran out of memory\n", name.c_str());
+    report(name + (in_process ? ": the parse ran out of memory" : ": the worker ran out of memory"));
     return kExitCrashed;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "isolate-run: %s: %s\n", name.c_str(), e.what());
+  } catch (const isolate::JobError& e) {
+    report(name + ": the parse failed: " + e.what());
+    return kExitCrashed;
+  } catch (const isolate::IsolateError& e) {
+    report(name + ": the worker could not be run: " + e.what());
     return kExitUnavailable;
+  } catch (const std::exception& e) {
+    report(name + ": the parse failed: " + e.what());
+    return kExitCrashed;
   }
 }
 
@@ -190,27 +305,29 @@ int main(int argc, char** argv) {
   CLI::App app{"isolate-run: run heavy work in a worker process that is killed the instant you cancel"};
   app.require_subcommand(1);
   auto* stats = app.add_subcommand("json-stats", "Parse a JSON document in a worker process and print its statistics");
-  std::string file;
+  Options options;
   std::string timeout_text;
   std::string backend_text = "process";
-  std::string worker;
-  bool as_json = false;
-  stats->add_option("file", file, "The document; - for standard input");
-  stats->add_option("--timeout", timeout_text, "Kill the worker after this long: 500ms, 2s, 1.5m (exit code 124)");
+  std::string max_bytes_text;
+  stats->add_option("file", options.file, "The document; - for standard input");
+  stats->add_option("--timeout", timeout_text,
+                    "Stop after this long, counted from the start (reading included): 500ms, 2s, 1.5m (exit code 124)");
   stats->add_option("--backend", backend_text, "Where the parse runs")->check(CLI::IsMember({"process", "thread"}));
-  stats->add_option("--worker", worker, "Worker executable (default: isolate-run itself; or isolate-worker)");
-  stats->add_flag("--json", as_json, "Print the statistics as JSON");
+  stats->add_option("--worker", options.worker, "Worker executable (default: isolate-run itself; or isolate-worker)");
+  stats->add_option("--max-bytes", max_bytes_text,
+                    "Refuse an input larger than this: 100M, 2G (default: half of this machine's memory; exit code 66)");
+  stats->add_flag("--json", options.as_json, "Print the statistics as JSON");
   stats->footer(
       "Ctrl-C kills the worker at once (exit code 130).\n"
-      "Exit codes: 0 ok, 64 usage, 65 malformed JSON, 66 unreadable input, 69 worker could not run,\n"
-      "70 worker crashed, 124 timeout, 130 interrupted.");
+      "Exit codes: 0 ok, 64 usage, 65 malformed JSON, 66 unreadable or too large input, 69 worker could not run,\n"
+      "70 worker crashed or ran out of memory, 124 timeout, 130 interrupted.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   }
-  if (file.empty()) {
+  if (options.file.empty()) {
     if (::isatty(STDIN_FILENO)) {
       std::fprintf(stderr,
                    "isolate-run json-stats parses a JSON document in a separate worker process, so a huge or\n"
@@ -222,17 +339,24 @@ int main(int argc, char** argv) {
                    stats->help().c_str());
       return kExitUsage;
     }
-    file = "-";
+    options.file = "-";
   }
-  std::optional<std::chrono::nanoseconds> timeout;
   if (!timeout_text.empty()) {
-    timeout = parse_duration(timeout_text);
-    if (!timeout) {
-      std::fprintf(stderr, "isolate-run: --timeout %s: expected a duration such as 500ms, 2s or 1.5m\n",
-                   timeout_text.c_str());
+    options.timeout = parse_duration(timeout_text);
+    if (!options.timeout) {
+      report("--timeout " + timeout_text + ": expected a duration such as 500ms, 2s or 1.5m");
       return kExitUsage;
     }
   }
-  const auto backend = backend_text == "thread" ? isolate::Backend::thread : isolate::Backend::process;
-  return json_stats(file, timeout, backend, worker, as_json);
+  options.max_bytes = half_of_memory();
+  if (!max_bytes_text.empty()) {
+    const auto max_bytes = parse_size(max_bytes_text);
+    if (!max_bytes) {
+      report("--max-bytes " + max_bytes_text + ": expected a size such as 100M or 2G");
+      return kExitUsage;
+    }
+    options.max_bytes = *max_bytes;
+  }
+  options.backend = backend_text == "thread" ? isolate::Backend::thread : isolate::Backend::process;
+  return json_stats(options);
 }

@@ -85,24 +85,23 @@ constexpr std::uint64_t kPidfdInfoExit = 1u << 3;                      // PIDFD_
 std::optional<ExitStatus> exit_status_from_pidfd(int pidfd) noexcept {
   if (pidfd < 0) return std::nullopt;
   // The kernel wakes pidfd waiters as the child exits and records its exit status a moment later
-  // (when the child is released): ESRCH until then. Kernels that keep none say ESRCH for good, so
-  // the wait is bounded (about 10 ms; only hosts that reap the library's children pay it).
+  // (when the child is released): until then the ioctl answers without PIDFD_INFO_EXIT, or ESRCH.
+  // Kernels that keep none answer so for good, so the wait is bounded (about 10 ms; only hosts
+  // that reap the library's children pay it).
   for (int attempt = 0;; ++attempt) {
     PidfdInfo info{};
     info.mask = kPidfdInfoExit;
     if (::ioctl(pidfd, kPidfdGetInfo, &info) == 0) {
-      if ((info.mask & kPidfdInfoExit) == 0) return std::nullopt;  // 6.13, 6.14: no exit status
-      ExitStatus status;
-      if (WIFEXITED(info.exit_code)) {
-        status.exit_code = WEXITSTATUS(info.exit_code);
-      } else if (WIFSIGNALED(info.exit_code)) {
-        status.signal = WTERMSIG(info.exit_code);
-      } else {
-        return std::nullopt;
+      if ((info.mask & kPidfdInfoExit) != 0) {
+        ExitStatus status;
+        if (WIFEXITED(info.exit_code)) status.exit_code = WEXITSTATUS(info.exit_code);
+        if (WIFSIGNALED(info.exit_code)) status.signal = WTERMSIG(info.exit_code);
+        return status;
       }
-      return status;
+    } else if (errno != ESRCH) {
+      return std::nullopt;  // ENOTTY/EINVAL: no such ioctl on this kernel
     }
-    if (errno != ESRCH || attempt == 10) return std::nullopt;  // ENOTTY/EINVAL: no such ioctl here
+    if (attempt == 10) return std::nullopt;
     ::usleep(static_cast<useconds_t>(50u << std::min(attempt, 5)));
   }
 }

@@ -77,6 +77,7 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
       settle_with(error);
       return;
     }
+    header_of(segment).watched.publish(1);  // we hold its pidfd: the worker may attach (and end)
     try {
       watch(started);
     } catch (...) {

@@ -327,6 +327,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       spawn_failed(i, current_exception_as_isolate_error("cannot start a pool worker"));
       return;
     }
+    header_of(worker->segment).watched.publish(1);  // we hold its pidfd: the worker may start
     std::weak_ptr<ProcessPoolCore> weak = weak_from_this();
     try {
       worker->start_timer = TimerService::instance().schedule(

@@ -1,29 +1,74 @@
 #!/usr/bin/env bash
-# End-to-end tests of the isolate-run tool: exit codes and messages for a good document, a
-# malformed one, a missing file, a timeout, and Ctrl-C while the worker parses.
+# End-to-end tests of the isolate-run tool: exit codes and messages for good documents, hostile
+# ones (deep nesting, a 100,000-digit number, a directory, a non-UTF-8 name, endless input), a
+# timeout and Ctrl-C while the worker parses or while the input is still being read, on both
+# backends. Every exit code must be the README's.
 # Usage: isolate_run_test.sh ISOLATE_RUN GENERATE_JSON SCRATCH_DIR
 set -uo pipefail
 run=$1 gen=$2 dir=$3
 mkdir -p "$dir"
-failures=0
+failures=0 passed=0
 check() {  # check NAME EXPECTED_CODE ACTUAL_CODE OUTPUT_FILE PATTERN
   local name=$1 want=$2 got=$3 out=$4 pattern=$5
   if [ "$got" -ne "$want" ] || ! grep -q -- "$pattern" "$out"; then
-    echo "FAIL $name: exit $got (want $want), output:"; sed 's/^/  | /' "$out"
+    echo "FAIL $name: exit $got (want $want), output:"; head -c 2000 "$out" | sed 's/^/  | /'
     failures=$((failures + 1))
   else
     echo "ok   $name"
+    passed=$((passed + 1))
   fi
 }
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+# interrupt NAME PATTERN -- COMMAND...: starts COMMAND, waits until WAIT_FOR (a shell test) holds,
+# sends SIGINT, expects exit 130 and PATTERN in the output within 5 s.
+bytes_of() { wc -c <"$1"; }
 
 "$gen" "$dir/small.json" 200000 >/dev/null
 "$run" json-stats "$dir/small.json" --json >"$dir/out" 2>&1; check "parses a document" 0 $? "$dir/out" '"objects"'
 "$run" json-stats --json - <"$dir/small.json" >"$dir/out" 2>&1; check "reads standard input" 0 $? "$dir/out" '"(stdin)"'
+cat "$dir/small.json" | "$run" json-stats --json - >"$dir/out" 2>&1; check "reads a pipe" 0 $? "$dir/out" '"objects"'
+"$run" json-stats "$dir/small.json" --backend thread >"$dir/out" 2>&1; check "thread backend" 0 $? "$dir/out" 'RSS (here)'
 printf '{"a": [1, 2,' >"$dir/bad.json"
 "$run" json-stats "$dir/bad.json" >"$dir/out" 2>&1; check "malformed document: message and position" 65 $? "$dir/out" 'column 13.*byte 13'
 "$run" json-stats "$dir/missing.json" >"$dir/out" 2>&1; check "missing file" 66 $? "$dir/out" 'cannot read'
+"$run" json-stats "$dir" >"$dir/out" 2>&1; check "a directory is unreadable input" 66 $? "$dir/out" 'is a directory'
 "$run" json-stats "$dir/small.json" --timeout soon >"$dir/out" 2>&1; check "bad duration" 64 $? "$dir/out" 'expected a duration'
+"$run" json-stats "$dir/small.json" --max-bytes lots >"$dir/out" 2>&1; check "bad size" 64 $? "$dir/out" 'expected a size'
 "$run" json-stats "$dir/small.json" --worker /nonexistent/worker >"$dir/out" 2>&1; check "missing worker executable" 69 $? "$dir/out" '/nonexistent/worker'
+"$run" json-stats "$dir/small.json" --max-bytes 1K >"$dir/out" 2>&1; check "input over --max-bytes" 66 $? "$dir/out" 'larger than --max-bytes'
+
+# Hostile documents: any depth parses (no stack overflow, in the worker or, on the thread backend,
+# in the tool); a huge number is a bounded message; a file name need not be UTF-8.
+for depth in 30000 1000000; do
+  head -c "$depth" /dev/zero | tr '\0' '[' >"$dir/deep.json"; head -c "$depth" /dev/zero | tr '\0' ']' >>"$dir/deep.json"
+  for backend in process thread; do
+    "$run" json-stats "$dir/deep.json" --backend $backend >"$dir/out" 2>&1
+    check "nested $depth deep parses ($backend)" 0 $? "$dir/out" "max_depth    $depth"
+  done
+done
+{ printf '['; head -c 100000 /dev/zero | tr '\0' '7'; printf ']'; } >"$dir/number.json"
+"$run" json-stats "$dir/number.json" >"$dir/out" 2>&1; check "100,000-digit number: exit 65" 65 $? "$dir/out" 'out of the range of a double'
+[ "$(bytes_of "$dir/out")" -le 500 ] || fail "100,000-digit number: the message is $(bytes_of "$dir/out") bytes"
+{ printf '["'; head -c 100000 /dev/zero | tr '\0' 'x'; printf '" tru]'; } >"$dir/literal.json"
+"$run" json-stats "$dir/literal.json" >"$dir/out" 2>&1; check "bad literal after a long string: exit 65" 65 $? "$dir/out" 'byte'
+[ "$(bytes_of "$dir/out")" -le 500 ] || fail "bad literal: the message is $(bytes_of "$dir/out") bytes"
+odd="$dir/$(printf 'odd\377\376name').json"
+cp "$dir/small.json" "$odd"
+"$run" json-stats --json "$odd" >"$dir/out" 2>&1; check "non-UTF-8 file name with --json" 0 $? "$dir/out" '"file": "'
+
+# Endless or stuck input: --max-bytes, the timeout (counted from the start) and Ctrl-C stop the
+# read at once.
+"$run" json-stats /dev/zero --max-bytes 50M >"$dir/out" 2>&1; check "endless input stops at --max-bytes" 66 $? "$dir/out" 'larger than --max-bytes'
+rm -f "$dir/fifo"; mkfifo "$dir/fifo"
+start=$(date +%s%N)
+"$run" json-stats "$dir/fifo" --timeout 300ms >"$dir/out" 2>&1; code=$?
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+check "FIFO without a writer: the timeout ends the read" 124 $code "$dir/out" 'while reading the input'
+[ "$took" -lt 5000 ] || fail "FIFO timeout took $took ms"
+"$run" json-stats /dev/zero >"$dir/out" 2>&1 &
+tool=$!
+sleep 0.3
+kill -INT "$tool"; wait "$tool"; check "Ctrl-C while reading endless input" 130 $? "$dir/out" 'interrupted (Ctrl-C); stopped while reading'
 
 "$gen" "$dir/big.json" 60000000 >/dev/null
 "$run" json-stats "$dir/big.json" --timeout 1ms >"$dir/out" 2>&1; check "timeout kills the worker" 124 $? "$dir/out" 'timed out after'
@@ -38,13 +83,29 @@ for _ in $(seq 1 2000); do
   sleep 0.005
 done
 if [ -z "$worker" ]; then
-  echo "FAIL Ctrl-C: the worker never started"; failures=$((failures + 1)); kill "$tool" 2>/dev/null; wait "$tool"
+  fail "Ctrl-C: the worker never started"; kill "$tool" 2>/dev/null; wait "$tool"
 else
   kill -INT "$tool"
   wait "$tool"; code=$?
-  check "Ctrl-C kills the worker" 130 $code "$dir/out" 'interrupted'
-  if [ -e "/proc/$worker" ]; then echo "FAIL Ctrl-C: worker $worker still exists"; failures=$((failures + 1)); fi
+  check "Ctrl-C kills the worker" 130 $code "$dir/out" 'interrupted (Ctrl-C); the worker was killed'
+  if [ -e "/proc/$worker" ]; then fail "Ctrl-C: worker $worker still exists"; fi
 fi
 
-echo "$(( 8 - failures )) passed, $failures failed"
+# Ctrl-C on the thread backend: the parse is stopped (a thread is never killed), and says so.
+# There is no worker to wait for: the signal goes half-way through a parse timed just before.
+start=$(date +%s%N)
+"$run" json-stats "$dir/big.json" --backend thread >"$dir/out" 2>&1
+half=$(( ($(date +%s%N) - start) / 2000 ))  # microseconds
+"$run" json-stats "$dir/big.json" --backend thread >"$dir/out" 2>&1 &
+tool=$!
+sleep "$(awk "BEGIN { print $half / 1e6 }")"
+kill -INT "$tool"; wait "$tool"; code=$?
+if [ "$code" -eq 0 ]; then
+  echo "skip Ctrl-C on the thread backend: the parse ended before the signal"
+else
+  check "Ctrl-C on the thread backend stops the parse" 130 $code "$dir/out" 'interrupted (Ctrl-C); the parse was stopped'
+  if grep -q 'killed' "$dir/out"; then fail "thread backend: the message says a worker was killed"; fi
+fi
+
+echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -308,15 +308,21 @@ TEST_F(ProcessPool, CancelsThatKillStartingWorkersNeverBreakThePool) {
   ScopedEnv slow_start("ISOLATE_TEST_WORKER_START_DELAY_MS", "300");
   IsolatePool pool(options(1));
   int kills = 0;
-  for (int attempt = 0; attempt < 50 && kills < 5; ++attempt) {
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (kills < 5 && std::chrono::steady_clock::now() < deadline) {
     const pid_t starting = wait_for_starting_worker();
     CancellationToken token;
     auto f = pool.run(echo, std::string("x"), token);
     token.cancel();
     EXPECT_THROW(f.get(), CancelledException);
     // Gone: the job had reached the starting worker, which the cancel killed. Else the job was
-    // still queued (the slot was not yet marked idle) and simply left the queue.
-    if (pid_gone(starting)) ++kills;
+    // still queued (the pool had not yet taken the new worker in) and simply left the queue: give
+    // the pool a moment before the next try.
+    if (pid_gone(starting)) {
+      ++kills;
+    } else {
+      std::this_thread::sleep_for(1ms);
+    }
   }
   ASSERT_EQ(kills, 5);
   EXPECT_EQ(pool.run(echo, std::string("alive")).get(), "alive");

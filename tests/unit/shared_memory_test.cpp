@@ -276,6 +276,22 @@ TEST(SharedMemory, ImpossibleSizesThrowIsolateErrorAndKeepTheSegment) {
   EXPECT_THROW((void)SharedMemory::create(static_cast<std::size_t>(-1)), IsolateError);
 }
 
+// A worker adopts its channel while the parent may be growing it for a large request: mapping
+// the size it saw must never cut the file back (sealed: EPERM; unsealed: SIGBUS for the parent).
+TEST(SharedMemory, RemappingNeverCutsAFileAnotherHolderMadeLonger) {
+  auto parent = SharedMemory::create(4096);
+  parent.forbid_shrinking();
+  auto worker = SharedMemory::adopt(::dup(parent.fd()));
+  parent.resize(8192);
+  EXPECT_NO_THROW(worker.resize(4096));  // the size it knew: only mapped again
+  EXPECT_EQ(worker.size(), 4096u);
+  struct stat info {};
+  ASSERT_EQ(::fstat(parent.fd(), &info), 0);
+  EXPECT_EQ(info.st_size, 8192);
+  parent.data()[8191] = std::byte{7};  // still backed
+  EXPECT_EQ(parent.data()[8191], std::byte{7});
+}
+
 TEST(SharedMemory, ForbidShrinkingStopsEveryHolderFromTruncatingButNotFromGrowing) {
   auto segment = SharedMemory::create(8192);
   segment.forbid_shrinking();

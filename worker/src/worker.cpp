@@ -127,9 +127,14 @@ std::optional<int> run_worker_if_requested(int argc, char** argv) {
     auto segment = detail::SharedMemory::adopt(request->fd);
     if (segment.size() < detail::kRecordOffset) return detail::kWorkerExitBadSegment;
     auto& header = detail::header_of(segment);
+    if (header.magic != detail::kSegmentMagic || header.version != detail::kWireVersion) {
+      return detail::kWorkerExitBadSegment;
+    }
+    // Not before the parent holds our pidfd: ending unwatched, with SIGCHLD ignored in the
+    // parent, would take how we ended with us. (Dying with the parent meanwhile: PDEATHSIG.)
+    (void)header.watched.wait_change(0, detail::Spin{});
     auto expected = static_cast<std::uint32_t>(detail::SegmentState::requested);
-    if (header.magic != detail::kSegmentMagic || header.version != detail::kWireVersion ||
-        !header.state.compare_exchange_strong(expected, static_cast<std::uint32_t>(detail::SegmentState::attached))) {
+    if (!header.state.compare_exchange_strong(expected, static_cast<std::uint32_t>(detail::SegmentState::attached))) {
       return detail::kWorkerExitBadSegment;
     }
     if (request->control_fd >= 0) {

@@ -58,8 +58,10 @@ class ISOLATE_EXPORT SharedMemory {
   /// or holds an fd of it).
   ~SharedMemory();
 
-  /// Sets the segment's size to `new_size` (ftruncate) and maps it anew. The contents are kept
-  /// up to min(old, new) size; bytes past the old size read as zero. data() changes: pointers
+  /// Sets the segment's size to `new_size` (ftruncate) and maps it anew. When growing (or
+  /// remapping at the same size), a file that is already at least `new_size` long (another
+  /// holder grew it) is only mapped, never cut. The contents are kept up to min(old, new) size;
+  /// bytes past the old size read as zero. data() changes: pointers
   /// into the old mapping are invalid afterwards. Other processes that mapped the segment keep
   /// their old mapping: after a shrink, touching their pages past the new end raises SIGBUS there.
   /// Does not block. Throws IsolateError on failure (e.g. ENOMEM, or called on an empty object);

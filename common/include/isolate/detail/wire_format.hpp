@@ -1,7 +1,8 @@
 // wire_format.hpp — how a request and its response are laid out in a shared segment (internal).
 //
 // A segment starts with a SegmentHeader; the record follows it. The parent writes the request
-// record (job name, input codec tag, input payload) and sets state = requested; the worker sets
+// record (job name, input codec tag, input payload) and sets state = requested; once it holds the
+// worker's pidfd it publishes `watched`. The worker waits for `watched`, then sets
 // state = attached as soon as it has mapped the segment, decodes the input, runs the job, then
 // overwrites the record with its response (a value payload, or an error: type name and message),
 // growing the segment if it must; it sets response_kind, then state = responded last (a pool
@@ -27,7 +28,7 @@
 namespace isolate::detail {
 
 inline constexpr std::uint32_t kSegmentMagic = 0x4C4F5349;  // "ISOL"
-inline constexpr std::uint32_t kWireVersion = 2;  // 2: ResponseKind::value_in_place
+inline constexpr std::uint32_t kWireVersion = 3;  // 2: ResponseKind::value_in_place; 3: watched
 
 enum class SegmentState : std::uint32_t { requested = 1, attached = 2, responded = 3 };
 enum class ResponseKind : std::uint8_t { value = 1, error = 2, value_in_place = 3 };
@@ -39,6 +40,10 @@ struct alignas(64) SegmentHeader {
   std::uint32_t response_kind;       // ResponseKind, valid once state == responded
   std::uint64_t record_size;  // bytes of the record that follows the header
   std::atomic<std::uint64_t> segment_size;  // pool channel: whoever grew the segment last, its size
+  /// The parent publishes 1 once it holds the worker's pidfd; the worker waits for it before it
+  /// attaches. So a worker can never end before the parent can learn how it ended (with SIGCHLD
+  /// ignored, a child that exits before its pidfd is opened is reaped by the kernel unseen).
+  WakeWord watched;
 };
 static_assert(sizeof(SegmentHeader) == 64);
 
