@@ -5,6 +5,10 @@
 
 #include <atomic>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
 namespace isolate::detail {
 namespace {
 
@@ -20,6 +24,14 @@ bool register_fork_handler() noexcept { return ::pthread_atfork(nullptr, nullptr
 std::uint64_t fork_generation() noexcept {
   [[maybe_unused]] static const bool registered = register_fork_handler();
   return g_generation.load(std::memory_order_relaxed);
+}
+
+void left_on_purpose(const void* p) noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+  __lsan_ignore_object(p);
+#else
+  (void)p;
+#endif
 }
 
 }  // namespace isolate::detail

@@ -192,6 +192,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       // not exist here, the mutex may be held by a thread that does not either. Touch nothing
       // and never be destroyed (a joinable std::thread member would terminate the program).
       abandoned_ = weak_from_this().lock();
+      if (abandoned_) left_on_purpose(this);
       if (!abandoned_ && dispatcher_.joinable()) dispatcher_.detach();  // being destroyed already
       return;
     }

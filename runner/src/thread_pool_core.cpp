@@ -79,6 +79,7 @@ class ThreadPoolCore final : public PoolCore, public std::enable_shared_from_thi
       // A fork() child's copy: its threads do not exist here and cannot be joined. Keep this
       // copy alive for ever (or, if it is being destroyed already, let go of the threads).
       abandoned_ = weak_from_this().lock();
+      if (abandoned_) left_on_purpose(this);
       if (!abandoned_) {
         for (auto& thread : threads_) thread.detach();
       }

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
+#include <cstdint>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -213,7 +214,9 @@ namespace {
 
 Job<std::string, std::string> crash_kind("test.crash-kind", [](const std::string& kind) -> std::string {
   if (kind == "segv") {
-    volatile int* nowhere = nullptr;
+    // Not null: UBSan would report a null store and exit instead of letting the fault happen.
+    volatile std::uintptr_t address = 64;  // volatile: the compiler must not see the constant
+    auto* nowhere = reinterpret_cast<volatile int*>(address);
     *nowhere = 1;
   } else if (kind == "stack-overflow") {
     return std::to_string(overflow_stack(0, std::numeric_limits<std::uint64_t>::max()));
