@@ -30,6 +30,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <typeinfo>
 #include <vector>
 
 #include "child_process.hpp"
@@ -82,8 +83,19 @@ struct Slot {
   std::exception_ptr spawn_error;
 };
 
-void fail(const std::shared_ptr<PoolTask>& task, std::exception_ptr error) {
-  if (task->completion.claim && task->completion.claim()) task->completion.fail(std::move(error));
+/// Fails `task` with its own copy of `error` when that is an IsolateError: one pool-wide error
+/// (the pool is broken, a spawn failed) is shared by many jobs, and each future should hold an
+/// exception object of its own (no reference count shared across the callers' threads).
+void fail(const std::shared_ptr<PoolTask>& task, const std::exception_ptr& error) {
+  if (!task->completion.claim || !task->completion.claim()) return;
+  std::exception_ptr own = error;
+  try {
+    std::rethrow_exception(error);
+  } catch (const IsolateError& e) {
+    if (typeid(e) == typeid(IsolateError)) own = std::make_exception_ptr(IsolateError(e.what()));
+  } catch (...) {
+  }
+  task->completion.fail(std::move(own));
 }
 
 class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_this<ProcessPoolCore> {

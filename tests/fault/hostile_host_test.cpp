@@ -109,6 +109,12 @@ TEST_F(HostileHost, ForkAfterUseGivesTheChildWorkingRunsAndLeavesTheParentsWorke
   const char* asan = std::getenv("ASAN_OPTIONS");
   ScopedEnv no_leak_check("ASAN_OPTIONS", std::string(asan != nullptr ? asan : "") + ":detect_leaks=0");
 #endif
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer does not support new threads in a child of a multi-threaded fork() (it stops
+  // the child, or with die_after_fork=0 trips over its own thread registry): exactly what this
+  // host does. The normal and ASan builds run this test.
+  GTEST_SKIP() << "ThreadSanitizer cannot run threads after a multi-threaded fork()";
+#endif
   const auto run = run_program_in_group({"/proc/self/exe", "--test-program=fork-after-use"});
   ASSERT_TRUE(run.finished) << run.out << run.err;
   EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0) << run.out << run.err;
