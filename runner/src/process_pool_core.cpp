@@ -495,14 +495,14 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       task->run_here = nullptr;
       header_of(worker->segment).segment_size.store(worker->segment.size(), std::memory_order_relaxed);
       publish(worker->segment, writer, SegmentState::requested);
-      std::uint32_t seq;
       {
         std::lock_guard lock(mutex_);
         if (slots_[i].worker != worker || slots_[i].state != SlotState::writing) return;  // cancelled meanwhile
-        seq = ++worker->sent;
         slots_[i].state = SlotState::busy;
+        // Under the lock: once it is released, a cancel may kill this worker and its replacement
+        // re-initialise the slot's control words (found by the fault suite under TSan).
+        worker->control->request.publish(++worker->sent);
       }
-      worker->control->request.publish(seq);
       doorbell_of(control_).bell.ring();  // a sleeping dispatcher starts watching this job
     } catch (...) {
       // Nothing reached the worker: the slot is free again.
