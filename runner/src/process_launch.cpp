@@ -3,11 +3,8 @@
 #include <isolate/detail/executor.hpp>
 #include <isolate/detail/process_launch.hpp>
 #include <isolate/detail/timer_service.hpp>
-#include <isolate/detail/wire_format.hpp>
-#include <isolate/detail/worker_protocol.hpp>
 #include <isolate/errors.hpp>
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -17,9 +14,12 @@
 
 #include "child_process.hpp"
 #include "per_process.hpp"
+#include "protocol/channel.hpp"
+#include "protocol/worker_argument.hpp"
+#include "response.hpp"
 #include "runner_error.hpp"
-#include "worker_stdio.hpp"
 #include "supervisor.hpp"
+#include "worker_stdio.hpp"
 
 namespace isolate::detail {
 namespace {
@@ -33,11 +33,11 @@ std::string seconds_text(std::chrono::nanoseconds d) {
 }  // namespace
 
 struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
-  Impl(SharedMemory request, RunOptions opts) : segment(std::move(request)), options(std::move(opts)) {
+  Impl(Channel request, RunOptions opts) : channel(std::move(request)), options(std::move(opts)) {
     if (options.worker_executable.empty()) options.worker_executable = "/proc/self/exe";
   }
 
-  SharedMemory segment;
+  Channel channel;
   RunOptions options;
   const std::uint64_t generation = fork_generation();  // a fork() child holds a copy: never ours
   std::mutex mutex;
@@ -62,7 +62,7 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
     std::exception_ptr error;
     try {
       started = std::make_shared<ChildProcess>(ChildProcess::spawn(
-          options.worker_executable, {make_worker_argument(kWireVersion, 3, ::getpid())}, {segment.fd()},
+          options.worker_executable, {make_worker_argument(3, ::getpid())}, {channel.fd()},
           /*use_pidfd=*/true, worker_stdio(options.worker_output)));
     } catch (...) {
       error = current_exception_as_isolate_error("cannot start a worker");
@@ -77,7 +77,7 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
       settle_with(error);
       return;
     }
-    header_of(segment).watched.publish(1);  // we hold its pidfd: the worker may attach (and end)
+    channel.allow_attach();  // we hold its pidfd: the worker may attach (and end)
     try {
       watch(started);
     } catch (...) {
@@ -107,8 +107,7 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
 
   void on_start_timeout() {
     std::lock_guard lock(mutex);
-    if (phase != Phase::running) return;
-    if (header_of(segment).state.load(std::memory_order_acquire) != static_cast<std::uint32_t>(SegmentState::requested)) return;
+    if (phase != Phase::running || channel.state() != ChannelState::requested) return;
     start_timed_out = true;
     child->kill();
   }
@@ -155,14 +154,13 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
   }
 
   void settle(Completion& c, const ExitStatus& status) {
-    const auto state = static_cast<SegmentState>(header_of(segment).state.load(std::memory_order_acquire));
+    const auto state = channel.state();
     const std::string exe = options.worker_executable.string();
-    if (state == SegmentState::responded) {
-      refresh_mapping();
-      complete_from_response(segment, c);
+    if (state == ChannelState::responded) {
+      complete_from_response(channel, c);
       return;
     }
-    if (state == SegmentState::attached) {
+    if (state == ChannelState::attached) {
       c.fail(worker_ended_error(status));
       return;
     }
@@ -180,14 +178,6 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
     throw IsolateError("isolate: the worker " + exe + " ended (" + to_string(status) +
                        ") before attaching to its job; is isolate::run_worker_if_requested(argc, argv) the first "
                        "line of its main(), or is worker_executable the right program?");
-  }
-
-  /// The worker may have grown the segment to fit its response: map its final size.
-  void refresh_mapping() {
-    struct stat st {};
-    if (::fstat(segment.fd(), &st) != 0) throw IsolateError("isolate: cannot stat the response segment");
-    const auto size = static_cast<std::size_t>(st.st_size);
-    if (size != segment.size()) segment.resize(size);
   }
 
   void cancel() noexcept {
@@ -212,8 +202,10 @@ ProcessLaunch::ProcessLaunch(std::shared_ptr<Impl> impl) noexcept : impl_(std::m
 
 ProcessLaunch::~ProcessLaunch() = default;
 
-std::shared_ptr<ProcessLaunch> ProcessLaunch::create(SharedMemory request, RunOptions options) {
-  return std::shared_ptr<ProcessLaunch>(new ProcessLaunch(std::make_shared<Impl>(std::move(request), std::move(options))));
+std::shared_ptr<ProcessLaunch> ProcessLaunch::create(const JobRequest& request, RunOptions options) {
+  auto channel = Channel::create(request.size_hint);
+  channel.write_request(request.job, request.input_tag, request.write_input);
+  return std::shared_ptr<ProcessLaunch>(new ProcessLaunch(std::make_shared<Impl>(std::move(channel), std::move(options))));
 }
 
 void ProcessLaunch::start(Completion completion) {
@@ -238,27 +230,6 @@ void ProcessLaunch::start(Completion completion) {
 }
 
 void ProcessLaunch::cancel() noexcept { impl_->cancel(); }
-
-void complete_from_response(SharedMemory& segment, const ProcessLaunch::Completion& completion) {
-  const auto record = record_of(segment);
-  ByteReader reader(record);
-  const auto kind = header_of(segment).response_kind;
-  switch (static_cast<ResponseKind>(kind)) {
-    case ResponseKind::value:
-      completion.deliver(reader.read_bytes(reader.read_u64()));
-      return;
-    case ResponseKind::value_in_place:
-      completion.deliver(payload_in_place(segment, record));
-      return;
-    case ResponseKind::error: {
-      auto type = reader.read_string();
-      auto message = reader.read_string();
-      completion.fail(rebuild_exception(type, message));
-      return;
-    }
-  }
-  throw IsolateError("isolate: the worker sent a response of unknown kind " + std::to_string(kind));
-}
 
 bool process_backend_available() noexcept { return true; }
 

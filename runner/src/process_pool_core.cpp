@@ -1,9 +1,9 @@
 // process_pool_core.cpp — warm worker processes, each with its own shared-memory channel.
 //
-// Each slot owns a worker process and a memfd segment (its channel: a SegmentHeader whose
-// `request` word carries the sequence number of the current request). A job goes to an idle
-// slot: its input is encoded straight into the slot's segment by the thread that dispatches it,
-// and the worker is woken through the futex word (it spins briefly after each job, so a busy
+// Each slot owns a worker process and its Channel (protocol/channel.hpp); the pool's
+// PoolControl (protocol/pool_control.hpp) holds every slot's handshake words. A job goes to an
+// idle slot: its input is encoded straight into the slot's channel by the thread that dispatches
+// it, and the worker is woken through its slot's word (it spins briefly after each job, so a busy
 // pool pays no syscall). Workers ring the pool's doorbell after each response; the dispatcher
 // thread waits on the doorbell (spin, then futex), reads responses and completes futures (a
 // large response is read on an executor thread, so that it does not hold up the others), and
@@ -17,10 +17,8 @@
 #include <isolate/detail/executor.hpp>
 #include <isolate/detail/pool_core.hpp>
 #include <isolate/detail/timer_service.hpp>
-#include <isolate/detail/worker_protocol.hpp>
 #include <isolate/errors.hpp>
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,9 +33,14 @@
 
 #include "child_process.hpp"
 #include "per_process.hpp"
+#include "posix/futex.hpp"
+#include "protocol/channel.hpp"
+#include "protocol/pool_control.hpp"
+#include "protocol/worker_argument.hpp"
+#include "response.hpp"
 #include "runner_error.hpp"
-#include "worker_stdio.hpp"
 #include "supervisor.hpp"
+#include "worker_stdio.hpp"
 
 namespace isolate::detail {
 namespace {
@@ -49,24 +52,17 @@ constexpr std::uint64_t kLargeResponse = std::uint64_t{1} << 20;
 
 /// One worker process and its channel.
 struct Worker {
-  SlotControl* control = nullptr;  // in the pool's control segment: a fixed address
+  PoolControl* control = nullptr;  // the pool's: this worker's words are slot `slot` of it
+  std::size_t slot = 0;
   std::shared_ptr<ChildProcess> child;
-  SharedMemory segment;
+  Channel channel;
   std::uint32_t sent = 0;        // sequence number of the last request (dispatching thread)
   bool start_timed_out = false;  // guarded by the pool mutex
   bool killed_for_cancel = false;  // guarded by the pool mutex: its exit says nothing of its start
   TimerService::Handle start_timer;
 
-  [[nodiscard]] bool ready() const noexcept { return control->worker_ready.load(std::memory_order_acquire) != 0; }
-  [[nodiscard]] bool answered() const noexcept { return control->response_seq.load(std::memory_order_acquire) == sent; }
-  /// Maps the segment's current size (the worker may have grown it for a response).
-  void refresh() {
-    const auto announced = header_of(segment).segment_size.load(std::memory_order_acquire);
-    if (announced == segment.size()) return;
-    struct stat st {};
-    if (::fstat(segment.fd(), &st) != 0) throw IsolateError("isolate: cannot stat a pool worker's segment");
-    segment.resize(static_cast<std::size_t>(st.st_size));
-  }
+  [[nodiscard]] bool ready() const noexcept { return control->ready(slot); }
+  [[nodiscard]] bool answered() const noexcept { return control->answered(slot, sent); }
 };
 
 // A slot's data segment is touched by one thread at a time: the dispatching thread while
@@ -101,7 +97,7 @@ void fail(const std::shared_ptr<PoolTask>& task, const std::exception_ptr& error
 class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_this<ProcessPoolCore> {
  public:
   ProcessPoolCore(std::size_t workers, PoolOptions options)
-      : options_(std::move(options)), control_(make_pool_control_segment(workers)), slots_(workers) {
+      : options_(std::move(options)), control_(PoolControl::create(workers)), slots_(workers) {
     if (options_.worker_executable.empty()) options_.worker_executable = "/proc/self/exe";
   }
 
@@ -232,7 +228,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       worker->child->kill();
       (void)worker->child->wait();
     }
-    doorbell_of(control_).bell.ring();
+    control_.ring();
     if (dispatcher_.joinable()) dispatcher_.join();
     // Responses still being read on executor threads complete their futures first.
     std::unique_lock lock(mutex_);
@@ -329,18 +325,20 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
     }
     auto worker = std::make_shared<Worker>();
     // The previous worker of this slot is dead and reaped: its control words start over.
-    worker->control = new (&slot_control(control_, i)) SlotControl{};
+    control_.reset(i);
+    worker->control = &control_;
+    worker->slot = i;
     try {
-      worker->segment = make_request_segment(64 * 1024);
+      worker->channel = Channel::create(64 * 1024);
       worker->child = std::make_shared<ChildProcess>(ChildProcess::spawn(
           options_.worker_executable,
-          {make_worker_argument(kWireVersion, 3, ::getpid(), 4, static_cast<unsigned>(i))},
-          {worker->segment.fd(), control_.fd()}, /*use_pidfd=*/true, worker_stdio(options_.worker_output)));
+          {make_worker_argument(3, ::getpid(), 4, static_cast<unsigned>(i))},
+          {worker->channel.fd(), control_.fd()}, /*use_pidfd=*/true, worker_stdio(options_.worker_output)));
     } catch (...) {
       spawn_failed(i, current_exception_as_isolate_error("cannot start a pool worker"));
       return;
     }
-    header_of(worker->segment).watched.publish(1);  // we hold its pidfd: the worker may start
+    worker->channel.allow_attach();  // we hold its pidfd: the worker may start
     std::weak_ptr<ProcessPoolCore> weak = weak_from_this();
     try {
       worker->start_timer = TimerService::instance().schedule(
@@ -481,29 +479,23 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
     return next;
   }
 
-  /// Writes `task`'s request into the worker's segment and wakes it (mutex not held).
+  /// Writes `task`'s request into the worker's channel and wakes it (mutex not held).
   void dispatch(std::size_t i, const std::shared_ptr<Worker>& worker, const std::shared_ptr<PoolTask>& task) {
     try {
-      worker->refresh();
-      ByteWriter writer(worker->segment);
-      writer.write_string(task->job);
-      writer.write_string(task->tag);
-      task->encode(writer);
-      // The input is in the segment now: free it (every copy of the holder goes).
+      worker->channel.write_request(task->job, task->tag, task->encode);
+      // The input is in the channel now: free it (every copy of the holder goes).
       task->encode = nullptr;
       task->own_input = nullptr;
       task->run_here = nullptr;
-      header_of(worker->segment).segment_size.store(worker->segment.size(), std::memory_order_relaxed);
-      publish(worker->segment, writer, SegmentState::requested);
       {
         std::lock_guard lock(mutex_);
         if (slots_[i].worker != worker || slots_[i].state != SlotState::writing) return;  // cancelled meanwhile
         slots_[i].state = SlotState::busy;
         // Under the lock: once it is released, a cancel may kill this worker and its replacement
         // re-initialise the slot's control words (found by the fault suite under TSan).
-        worker->control->request.publish(++worker->sent);
+        control_.send(i, ++worker->sent);
       }
-      doorbell_of(control_).bell.ring();  // a sleeping dispatcher starts watching this job
+      control_.ring();  // a sleeping dispatcher starts watching this job
     } catch (...) {
       // Nothing reached the worker: the slot is free again.
       const auto error = std::current_exception();
@@ -529,9 +521,8 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
   /// job is in flight, and sleeps on the futex otherwise: on a small machine a spinning
   /// dispatcher would take the CPU the woken caller needs.
   void dispatch_loop() {
-    auto& bell = doorbell_of(control_).bell;
     const auto spin = spin_duration();
-    std::uint32_t seen = bell.value.load(std::memory_order_acquire);
+    std::uint32_t seen = control_.bell();
     for (;;) {
       bool in_flight = false;
       {
@@ -540,8 +531,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
         for (const auto& slot : slots_) in_flight = in_flight || slot.state == SlotState::busy;
       }
       collect();
-      seen = bell.wait_change(seen, Spin{.duration = in_flight ? spin : std::chrono::nanoseconds(0)},
-                              std::chrono::milliseconds(100));
+      seen = control_.wait_bell(seen, in_flight ? spin : std::chrono::nanoseconds(0), std::chrono::milliseconds(100));
     }
   }
 
@@ -560,14 +550,14 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       for (std::size_t i = 0; i < slots_.size(); ++i) {
         auto& slot = slots_[i];
         if (slot.state == SlotState::busy && slot.worker->answered()) {
-          slot.state = SlotState::settling;  // keeps the segment ours until the response is read
+          slot.state = SlotState::settling;  // keeps the channel ours until the response is read
           answered.push_back({i, slot.worker, std::move(slot.task)});
         }
       }
     }
     for (auto& a : answered) {
       TimerService::instance().cancel(a.worker->start_timer);  // it answered: it is ready
-      if (claimed_payload_size(a.worker->segment) >= kLargeResponse && settle_elsewhere(a)) continue;
+      if (a.worker->channel.claimed_payload_size() >= kLargeResponse && settle_elsewhere(a)) continue;
       finish(a);
     }
   }
@@ -613,12 +603,10 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
   bool settle(Worker& worker, const std::shared_ptr<PoolTask>& task) noexcept {
     if (!task->completion.claim()) return true;  // its token won; the worker finished anyway
     try {
-      worker.refresh();
-      if (header_of(worker.segment).state.load(std::memory_order_acquire) !=
-          static_cast<std::uint32_t>(SegmentState::responded)) {
+      if (worker.channel.state() != ChannelState::responded) {
         throw IsolateError("isolate: a pool worker answered without a response");
       }
-      complete_from_response(worker.segment, task->completion);
+      complete_from_response(worker.channel, task->completion);
       return true;
     } catch (...) {
       task->completion.fail(current_exception_as_isolate_error("cannot read a pool worker's response"));
@@ -641,7 +629,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
   PoolOptions options_;
   const std::uint64_t generation_ = fork_generation();
   std::shared_ptr<ProcessPoolCore> abandoned_;  // set in a child of fork(): keeps this copy alive
-  SharedMemory control_;  // the doorbell and every slot's control words
+  PoolControl control_;  // the doorbell and every slot's control words
   std::mutex mutex_;
   std::vector<Slot> slots_;
   std::deque<std::shared_ptr<PoolTask>> queue_;

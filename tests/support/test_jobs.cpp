@@ -2,7 +2,6 @@
 #include "test_jobs.hpp"
 
 #include <fcntl.h>
-#include <limits>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,13 +13,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <thread>
 
-#include <isolate/detail/shared_memory.hpp>
-#include <isolate/detail/wire_format.hpp>
-
 #include "process_helpers.hpp"
+#ifdef ISOLATE_TEST_PROCESS_BACKEND
+#include "protocol/layout.hpp"  // the jobs that play a broken worker write its channel's header
+#endif
 
 namespace isolate::test {
 
@@ -183,13 +183,27 @@ Job<std::string, std::string> wait_for_stop("test.wait-for-stop", [](const std::
   return std::string("stopped");
 });
 
-Job<std::string, std::string> corrupt_response("test.corrupt-response", [](const std::string&) -> std::string {
-  // Play a broken worker: publish a response whose record runs past the end of the segment.
+/// How a job that plays a broken worker corrupts its channel (fd 3).
+enum class Scribble { response_past_the_segment, bad_magic };
+
+void scribble_over_channel([[maybe_unused]] Scribble how) {
+#ifdef ISOLATE_TEST_PROCESS_BACKEND
   auto segment = detail::SharedMemory::adopt(::dup(3));
   auto& header = detail::header_of(segment);
+  if (how == Scribble::bad_magic) {
+    header.magic = 0xBAD;
+    return;
+  }
   header.response_kind = static_cast<std::uint32_t>(detail::ResponseKind::value);
-  header.record_size = segment.size() * 4;
+  header.record_size = std::uint64_t{1} << 40;
   header.state.store(static_cast<std::uint32_t>(detail::SegmentState::responded));
+#else
+  throw std::logic_error("no channel: built without the process backend");
+#endif
+}
+
+Job<std::string, std::string> corrupt_response("test.corrupt-response", [](const std::string&) -> std::string {
+  scribble_over_channel(Scribble::response_past_the_segment);  // published as if answered
   std::_Exit(0);
 });
 
@@ -241,8 +255,7 @@ Job<std::string, std::string> crash_kind("test.crash-kind", [](const std::string
   } else if (kind == "throw-int") {
     throw 7;
   } else if (kind == "scribble") {
-    auto segment = detail::SharedMemory::adopt(::dup(3));  // the worker's channel
-    detail::header_of(segment).magic = 0xBAD;
+    scribble_over_channel(Scribble::bad_magic);
     return "scribbled";
   }
   return "unknown kind " + kind;

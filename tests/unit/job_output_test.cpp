@@ -2,99 +2,78 @@
 // against a segment here): a view output into the job's input stays in place, any other output
 // is copied into the response record.
 #include <isolate/detail/job_registry.hpp>
-#include <isolate/detail/wire_format.hpp>
 #include <isolate/job.hpp>
 
 #include <gtest/gtest.h>
+
+#include <unistd.h>
 
 #include <functional>
 #include <string>
 #include <string_view>
 
+#include "protocol/channel.hpp"
+#include "protocol/layout.hpp"
 #include "test_jobs.hpp"
 
 namespace isolate::test {
 namespace {
 
-using detail::ByteReader;
-using detail::ByteWriter;
-using detail::SharedMemory;
+using detail::Channel;
 
-/// Writes `input` as a request for `job` into a fresh segment, runs the job's registry entry on
-/// it as the worker does, and publishes the response; returns the segment.
-SharedMemory serve(std::string_view job, std::string_view input, bool* in_place,
-                   std::function<void(SharedMemory&)> before_run = {}) {
-  auto segment = detail::make_request_segment(input.size() + 64);
-  std::span<const std::byte> payload;
-  {
-    ByteWriter writer(segment);
-    writer.write_string(job);
-    writer.write_string("bytes");
-    detail::write_payload<std::string_view>(input, writer);
-    detail::publish(segment, writer, detail::SegmentState::requested);
-    auto record = detail::record_of(segment);
-    payload = record.subspan(record.size() - input.size());
-  }
+/// Writes `input` as a request for `job` into a fresh channel, runs the job's registry entry on
+/// it as the worker does, and reads the response as the parent does. `in_place` says whether the
+/// worker recorded its output in place; returns the payload as text.
+std::string serve(std::string_view job, std::string_view input, bool* in_place,
+                  std::function<void(Channel&)> before_run = {}) {
+  auto parent = Channel::create(input.size() + 64);
+  parent.write_request(job, "bytes", [&](detail::ByteWriter& w) { detail::Codec<std::string_view>::encode(input, w); });
+  auto worker = Channel::adopt(::dup(parent.fd()));
+  const auto request = worker.read_request();
   auto entry = detail::find_job(job);
   EXPECT_NE(entry, nullptr) << job;
-  if (before_run) before_run(segment);
+  if (before_run) before_run(worker);
   JobContext context;
-  ByteWriter output(segment);
-  *in_place = entry->run(payload, output, context);
-  detail::publish_response(segment, output,
-                           *in_place ? detail::ResponseKind::value_in_place : detail::ResponseKind::value);
-  return segment;
-}
-
-std::string_view text_of(std::span<const std::byte> bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
-/// The payload of a response that copied its value into the record.
-std::string_view copied_output(SharedMemory& segment) {
-  ByteReader reader(detail::record_of(segment));
-  return text_of(reader.read_bytes(reader.read_u64()));
+  worker.respond([&](detail::ByteWriter& output) { return *in_place = entry->run(request.input, output, context); });
+  const auto payload = parent.read_response().payload;
+  return {reinterpret_cast<const char*>(payload.data()), payload.size()};
 }
 
 TEST(JobOutput, AViewOfTheInputIsSentBackInPlace) {
   bool in_place = false;
-  auto segment = serve(view_tail.name(), "xin place", &in_place);
-  ASSERT_TRUE(in_place);
-  EXPECT_EQ(text_of(detail::payload_in_place(segment, detail::record_of(segment))), "in place");
+  EXPECT_EQ(serve(view_tail.name(), "xin place", &in_place), "in place");
+  EXPECT_TRUE(in_place);
 }
 
 TEST(JobOutput, AViewOfOtherMemoryIsCopiedIntoTheRecord) {
   bool in_place = true;
-  auto segment = serve(view_static.name(), "ignored", &in_place);
-  ASSERT_FALSE(in_place);
-  EXPECT_EQ(copied_output(segment), "static bytes");
+  EXPECT_EQ(serve(view_static.name(), "ignored", &in_place), "static bytes");
+  EXPECT_FALSE(in_place);
 }
 
 TEST(JobOutput, AViewOfAnOwnedInputIsCopiedBeforeTheInputGoes) {
   bool in_place = true;
-  auto segment = serve(owned_head.name(), "headless", &in_place);
-  ASSERT_FALSE(in_place);
-  EXPECT_EQ(copied_output(segment), "hea");
+  EXPECT_EQ(serve(owned_head.name(), "headless", &in_place), "hea");
+  EXPECT_FALSE(in_place);
 }
 
 // A view into the segment where the response record goes (here: the request's job name) cannot
 // stay in place, and the record written over it must not corrupt it: it is copied out first.
 TEST(JobOutput, AViewUnderTheResponseRecordIsCopiedOutBeforeTheRecordOverwritesIt) {
   bool in_place = true;
-  auto segment = serve(returns_preset.name(), "input", &in_place, [](SharedMemory& s) {
-    const auto record = detail::record_of(s);
-    preset_output = std::string_view(reinterpret_cast<const char*>(record.data()) + 4, 9);  // "test.retu"
+  const auto output = serve(returns_preset.name(), "input", &in_place, [](Channel& worker) {
+    const auto* record = reinterpret_cast<const char*>(worker.memory().data() + detail::kRecordOffset);
+    preset_output = std::string_view(record + 4, 9);  // "test.retu": the job name, after its length
   });
   preset_output = {};
-  ASSERT_FALSE(in_place);
-  EXPECT_EQ(copied_output(segment), "test.retu");
+  EXPECT_EQ(output, "test.retu");
+  EXPECT_FALSE(in_place);
 }
 
 TEST(JobOutput, AnEmptyViewIsAnEmptyCopiedPayload) {
   bool in_place = true;
-  auto segment = serve(view_tail.name(), "", &in_place);
-  ASSERT_FALSE(in_place);
-  EXPECT_EQ(copied_output(segment), "");
+  EXPECT_EQ(serve(view_tail.name(), "", &in_place), "");
+  EXPECT_FALSE(in_place);
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 // sanitizer run of this suite checks the last). Deterministic: fixed seeds.
 #include <isolate/detail/codec.hpp>
 #include <isolate/detail/process_launch.hpp>
-#include <isolate/detail/wire_format.hpp>
 #include <isolate/errors.hpp>
 
 #include <gtest/gtest.h>
@@ -14,19 +13,23 @@
 #include <random>
 #include <string>
 
+#include "protocol/channel.hpp"
+#include "protocol/layout.hpp"
+#include "response.hpp"
 #include "test_jobs.hpp"
 
 namespace isolate::test {
 namespace {
 
+using detail::Channel;
 using detail::ResponseKind;
-using detail::SharedMemory;
 
-/// A response segment with random contents, mostly well-formed in its header so that the
+/// A response channel with random contents, mostly well-formed in its header so that the
 /// record's parsers are reached too.
-SharedMemory random_response(std::mt19937_64& random) {
+Channel random_response(std::mt19937_64& random) {
   const std::size_t record_hint = random() % 2 == 0 ? random() % 64 : random() % 8192;
-  auto segment = detail::make_request_segment(record_hint);
+  auto channel = Channel::create(record_hint);
+  auto& segment = channel.memory();
   auto* record = segment.data() + detail::kRecordOffset;
   const std::size_t room = segment.size() - detail::kRecordOffset;
   for (std::size_t i = 0; i < room; ++i) record[i] = static_cast<std::byte>(random());
@@ -46,7 +49,7 @@ SharedMemory random_response(std::mt19937_64& random) {
       std::memcpy(record + 8, &near, sizeof near);
     }
   }
-  return segment;
+  return channel;
 }
 
 template <class T>
@@ -54,7 +57,7 @@ void read_responses(std::uint64_t seed, int rounds) {
   std::mt19937_64 random(seed);
   int delivered = 0, failed = 0, refused = 0;
   for (int i = 0; i < rounds; ++i) {
-    auto segment = random_response(random);
+    auto channel = random_response(random);
     detail::ProcessLaunch::Completion completion{
         [] { return true; },
         [&](std::span<const std::byte> payload) {
@@ -64,7 +67,7 @@ void read_responses(std::uint64_t seed, int rounds) {
         [&](std::exception_ptr) { ++failed; },
     };
     try {
-      detail::complete_from_response(segment, completion);
+      detail::complete_from_response(channel, completion);
     } catch (const IsolateError&) {
       ++refused;
     } catch (const nlohmann::json::exception&) {

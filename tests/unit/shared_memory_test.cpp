@@ -1,6 +1,5 @@
 // Tests of isolate::detail::SharedMemory (memfd segments). No processes: "the other side" is a
 // second mapping of a dup'ed fd, which is exactly what a worker that inherited the fd sees.
-#include <isolate/detail/shared_memory.hpp>
 #include <isolate/errors.hpp>
 
 #include <gmock/gmock.h>
@@ -17,6 +16,8 @@
 #include <set>
 #include <string>
 #include <utility>
+
+#include "posix/shared_memory.hpp"
 
 namespace {
 

@@ -1,9 +1,6 @@
 // Tests of isolate::detail::WakeWord, the spin-then-futex word of the pool channel: a waiter sees
 // every change whether it is spinning (with or without yielding) or asleep, a timeout hands back
 // the old value, and the futex works across processes (a forked child on a MAP_SHARED mapping).
-#include <isolate/detail/futex.hpp>
-#include <isolate/detail/shared_memory.hpp>
-
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -14,6 +11,9 @@
 #include <future>
 #include <new>
 #include <thread>
+
+#include "posix/futex.hpp"
+#include "posix/shared_memory.hpp"
 
 namespace {
 

@@ -1,11 +1,12 @@
 // dispatch_guard.cpp — was this process started as a worker, and did it serve? (see
 // dispatch_guard.hpp)
 #include <isolate/detail/dispatch_guard.hpp>
-#include <isolate/detail/worker_protocol.hpp>
 #include <isolate/errors.hpp>
 
 #include <atomic>
 #include <string_view>
+
+#include "protocol/worker_argument.hpp"
 
 namespace isolate::detail {
 namespace {

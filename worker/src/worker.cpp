@@ -1,10 +1,7 @@
-// worker.cpp — the worker side of a run: attach to the segment, run the job, write the response.
+// worker.cpp — the worker side of a run: attach to the channel, run the job, respond.
 #include <isolate/detail/dispatch_guard.hpp>
 #include <isolate/detail/exception_registry.hpp>
 #include <isolate/detail/job_registry.hpp>
-#include <isolate/detail/shared_memory.hpp>
-#include <isolate/detail/wire_format.hpp>
-#include <isolate/detail/worker_protocol.hpp>
 #include <isolate/errors.hpp>
 #include <isolate/worker.hpp>
 
@@ -19,6 +16,11 @@
 #include <filesystem>
 #include <string>
 
+#include "posix/futex.hpp"
+#include "protocol/channel.hpp"
+#include "protocol/pool_control.hpp"
+#include "protocol/worker_argument.hpp"
+
 namespace isolate {
 #ifndef ISOLATE_NO_PROCESS_BACKEND
 namespace {
@@ -29,37 +31,26 @@ std::string this_executable() {
   return ec ? std::string("(this program)") : path.string();
 }
 
-void serve(detail::SharedMemory& segment) {
-  std::string job_name;
-  std::string tag;
-  std::span<const std::byte> input;
-  {
-    detail::ByteReader reader(detail::record_of(segment));
-    job_name = reader.read_string();
-    tag = reader.read_string();
-    input = reader.read_bytes(reader.read_u64());
-  }
+/// Serves the request in `channel`: runs its job and responds with the output or the job's
+/// exception (a malformed request, an unknown job or a mismatched input type included).
+void serve(detail::Channel& channel) {
   try {
-    auto job = detail::find_job(job_name);
+    const auto request = channel.read_request();
+    auto job = detail::find_job(request.job);
     if (!job) {
-      throw IsolateError("job '" + job_name + "' is not defined in the worker executable " + this_executable() +
+      throw IsolateError("job '" + request.job + "' is not defined in the worker executable " + this_executable() +
                          " (define the Job at namespace scope in code linked into that executable)");
     }
-    if (job->input_tag != tag) {
-      throw IsolateError("job '" + job_name + "' takes '" + std::string(job->input_tag) +
-                         "' input in the worker executable but was sent '" + tag +
+    if (job->input_tag != request.input_tag) {
+      throw IsolateError("job '" + request.job + "' takes '" + std::string(job->input_tag) +
+                         "' input in the worker executable but was sent '" + request.input_tag +
                          "' (parent and worker define the job with different types)");
     }
     JobContext context;
-    detail::ByteWriter output(segment);
-    const bool in_place = job->run(input, output, context);
-    detail::publish_response(segment, output, in_place ? detail::ResponseKind::value_in_place : detail::ResponseKind::value);
+    channel.respond([&](detail::ByteWriter& output) { return job->run(request.input, output, context); });
   } catch (...) {
     const auto error = detail::capture_current_exception();
-    detail::ByteWriter output(segment);  // starts over: a half-written value is discarded
-    output.write_string(error.type_name);
-    output.write_string(error.message);
-    detail::publish_response(segment, output, detail::ResponseKind::error);
+    channel.respond_error(error.type_name, error.message);
   }
 }
 
@@ -72,33 +63,25 @@ constexpr auto kTrimWhenIdleFor = std::chrono::seconds(10);
 /// Serves requests until the parent kills it (or dies: PR_SET_PDEATHSIG). The parent publishes
 /// each request's sequence number in the slot's control block; the worker answers, stores the
 /// number in response_seq, and rings the pool's doorbell.
-int serve_pool(detail::SharedMemory& segment, detail::SharedMemory& control, unsigned slot) {
+int serve_pool(detail::Channel& channel, detail::PoolSlot& slot) {
   // A pool worker lives for many jobs: keep freed heap mapped (no trim, no per-block mmap), so
   // the next job reuses pages already faulted in instead of faulting a fresh heap each time.
   // Once idle for kTrimWhenIdleFor, it returns that memory (malloc_trim): a worker that once
   // parsed a huge document does not hold its pages for ever.
   ::mallopt(M_MMAP_THRESHOLD, 1 << 30);
   ::mallopt(M_TRIM_THRESHOLD, -1);
-  auto& bell = detail::doorbell_of(control).bell;
-  auto& mine = detail::slot_control(control, slot);
   const auto spin = detail::spin_duration();
-  mine.worker_ready.store(1, std::memory_order_release);
-  bell.ring();  // ready
+  slot.announce_ready();
   std::uint32_t seen = 0;
   for (;;) {
-    auto next = mine.request.wait_change(seen, detail::Spin{.duration = spin, .yield = true}, kTrimWhenIdleFor);
+    auto next = slot.wait_request(seen, spin, kTrimWhenIdleFor);
     if (next == seen) {  // idle
       ::malloc_trim(0);
-      next = mine.request.wait_change(seen, detail::Spin{});
+      next = slot.wait_request(seen, std::chrono::nanoseconds(0), std::chrono::nanoseconds(-1));
     }
     seen = next;
-    // The parent may have grown the segment for a large request.
-    const auto size = detail::header_of(segment).segment_size.load(std::memory_order_acquire);
-    if (size > segment.size()) segment.resize(static_cast<std::size_t>(size));
-    serve(segment);  // may grow (and so remap) the segment for a large response
-    detail::header_of(segment).segment_size.store(segment.size(), std::memory_order_release);
-    mine.response_seq.store(seen, std::memory_order_release);
-    bell.ring();
+    serve(channel);  // may grow (and so remap) the channel for a large response
+    slot.answer(seen);
   }
 }
 
@@ -115,8 +98,9 @@ std::optional<int> run_worker_if_requested(int argc, char** argv) {
   const auto request = detail::parse_worker_argument(argv[1]);
   if (!request) return std::nullopt;
   detail::note_worker_dispatched();
-  if (!request->valid) {
-    std::fprintf(stderr, "isolate: malformed worker argument '%s'\n", argv[1]);
+  if (!request->valid || request->version != detail::kWireVersion) {
+    std::fprintf(stderr, "isolate: malformed worker argument '%s' (this worker speaks wire version %u)\n", argv[1],
+                 static_cast<unsigned>(detail::kWireVersion));
     return detail::kWorkerExitUsage;
   }
   // Die with the parent. The parent spawns from a thread that lives as long as it does, so the
@@ -124,25 +108,13 @@ std::optional<int> run_worker_if_requested(int argc, char** argv) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != request->parent_pid) return detail::kWorkerExitOrphaned;
   try {
-    auto segment = detail::SharedMemory::adopt(request->fd);
-    if (segment.size() < detail::kRecordOffset) return detail::kWorkerExitBadSegment;
-    auto& header = detail::header_of(segment);
-    if (header.magic != detail::kSegmentMagic || header.version != detail::kWireVersion) {
-      return detail::kWorkerExitBadSegment;
-    }
-    // Not before the parent holds our pidfd: ending unwatched, with SIGCHLD ignored in the
-    // parent, would take how we ended with us. (Dying with the parent meanwhile: PDEATHSIG.)
-    (void)header.watched.wait_change(0, detail::Spin{});
-    auto expected = static_cast<std::uint32_t>(detail::SegmentState::requested);
-    if (!header.state.compare_exchange_strong(expected, static_cast<std::uint32_t>(detail::SegmentState::attached))) {
-      return detail::kWorkerExitBadSegment;
-    }
+    auto channel = detail::Channel::adopt(request->fd);
+    if (!channel.attach()) return detail::kWorkerExitBadSegment;
     if (request->control_fd >= 0) {
-      auto control = detail::SharedMemory::adopt(request->control_fd);
-      if (!detail::has_slot(control, request->slot)) return detail::kWorkerExitBadSegment;
-      return serve_pool(segment, control, request->slot);
+      auto slot = detail::PoolSlot::adopt(request->control_fd, request->slot);
+      return serve_pool(channel, slot);
     }
-    serve(segment);
+    serve(channel);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "isolate worker: %s\n", e.what());

@@ -18,7 +18,6 @@
 #include <isolate/detail/executor.hpp>
 #include <isolate/detail/input_holder.hpp>
 #include <isolate/detail/process_launch.hpp>
-#include <isolate/detail/wire_format.hpp>
 #include <isolate/errors.hpp>
 #include <isolate/job.hpp>
 #include <isolate/run_options.hpp>
@@ -121,13 +120,12 @@ std::future<owned_t<Out>> run_isolated(const Job<In, Out>& job, std::shared_ptr<
   if (auto e = token.exception()) return failed_future<Result>(e);
   std::shared_ptr<ProcessLaunch> launch;
   try {
-    auto segment = make_request_segment(payload_size_hint(holder->get()));
-    ByteWriter writer(segment);
-    writer.write_string(job.name());
-    writer.write_string(Codec<In>::tag);
-    write_payload<In>(holder->get(), writer);
-    publish(segment, writer, SegmentState::requested);
-    launch = ProcessLaunch::create(std::move(segment), std::move(options));
+    const auto& input = holder->get();
+    launch = ProcessLaunch::create({.job = job.name(),
+                                    .input_tag = Codec<In>::tag,
+                                    .size_hint = payload_size_hint(input),
+                                    .write_input = [&input](ByteWriter& writer) { Codec<In>::encode(input, writer); }},
+                                   std::move(options));
   } catch (...) {
     return failed_future<Result>(std::current_exception());
   }

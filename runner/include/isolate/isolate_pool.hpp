@@ -82,7 +82,7 @@ class IsolatePool {
     task->job = job.name();
     task->tag = detail::Codec<In>::tag;
     task->own_input = [holder] { holder->own(); };
-    task->encode = [holder](detail::ByteWriter& writer) { detail::write_payload<In>(holder->get(), writer); };
+    task->encode = [holder](detail::ByteWriter& writer) { detail::Codec<In>::encode(holder->get(), writer); };
     task->run_here = [fn = job.function(), holder, result](JobContext& context) {
       if (result->is_done()) return;
       try {

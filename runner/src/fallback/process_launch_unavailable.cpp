@@ -12,7 +12,7 @@ struct ProcessLaunch::Impl {};
 ProcessLaunch::ProcessLaunch(std::shared_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
 ProcessLaunch::~ProcessLaunch() = default;
 
-std::shared_ptr<ProcessLaunch> ProcessLaunch::create(SharedMemory, RunOptions) {
+std::shared_ptr<ProcessLaunch> ProcessLaunch::create(const JobRequest&, RunOptions) {
   throw IsolateError("isolate: this build has no process backend (ISOLATE_PROCESS_BACKEND=OFF)");
 }
 

@@ -10,7 +10,7 @@
 
 #include <isolate/detail/byte_views.hpp>
 #include <isolate/detail/fresh_memory.hpp>
-#include <isolate/detail/wire_format.hpp>
+#include <isolate/detail/byte_writer.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -142,9 +142,9 @@ T decode_output(std::span<const std::byte> payload, std::optional<T> spare) {
 template <class T>
 void write_payload(const T& value, ByteWriter& writer) {
   const auto at = writer.reserve_u64();
-  const auto before = writer.record_size();
+  const auto before = writer.written();
   Codec<T>::encode(value, writer);
-  writer.patch_u64(at, writer.record_size() - before);
+  writer.patch_u64(at, writer.written() - before);
 }
 
 }  // namespace isolate::detail

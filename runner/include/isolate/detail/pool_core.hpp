@@ -1,4 +1,5 @@
-// pool_core.hpp — the type-erased engine behind IsolatePool (internal).
+// pool_core.hpp — the type-erased engine behind IsolatePool (internal; reachable because
+// IsolatePool::run, a template, hands its jobs to it).
 //
 // IsolatePool::run (a template) wraps each call in a PoolTask: how to encode the input into a
 // worker's segment (process backend) or run the job here (thread backend), and how to complete
@@ -7,7 +8,7 @@
 #pragma once
 
 #include <isolate/detail/process_launch.hpp>
-#include <isolate/detail/wire_format.hpp>
+#include <isolate/detail/byte_writer.hpp>
 #include <isolate/export.hpp>
 #include <isolate/job_context.hpp>
 #include <isolate/run_options.hpp>
@@ -29,7 +30,7 @@ struct PoolTask {
   std::string_view tag;                            // process: the input codec tag
   std::function<void()> own_input;                 // copies a view input's bytes: before the task
                                                    // outlives the run() call that submitted it
-  std::function<void(ByteWriter&)> encode;         // process: writes the input payload
+  std::function<void(ByteWriter&)> encode;         // process: writes the input payload (Codec<In>::encode)
   std::function<void(JobContext&)> run_here;       // thread: runs the job, completes the future
   ProcessLaunch::Completion completion;            // claim / deliver / fail
   std::stop_source stop;                           // thread: requested on cancel or pool shutdown

@@ -1,34 +1,48 @@
-// process_launch.hpp — one process run in flight: spawn, supervise, settle (internal).
+// process_launch.hpp — one process run in flight: spawn, supervise, settle (internal; reachable
+// because CancellableIsolate::run, a template, starts its runs through it).
 //
-// The template CancellableIsolate::run encodes the request into a segment and hands it here with
-// a Completion (how to claim the run's result and complete its future). The launch posts the
-// spawn to the Supervisor thread, watches the worker, and when it exits reads the response
-// (on an executor thread) and completes through the Completion. cancel() — called by the token,
-// after it claimed the result — kills the worker and reaps it before returning, so once the
-// future is ready no process of the run remains.
+// The template hands over how to write its request (the job's name, its input codec's tag and
+// an InputWriter) and a Completion (how to claim the run's result and complete its future). The
+// launch writes the request into a new channel at once (still inside run(): a view input is
+// valid), posts the spawn to the supervisor thread, watches the worker, and when it exits reads
+// the response (on an executor thread) and completes through the Completion. cancel() — called by
+// the token, after it claimed the result — kills the worker and reaps it before returning, so
+// once the future is ready no process of the run remains.
 #pragma once
 
-#include <isolate/detail/shared_memory.hpp>
+#include <isolate/detail/byte_writer.hpp>
 #include <isolate/export.hpp>
 #include <isolate/run_options.hpp>
 
+#include <cstddef>
 #include <exception>
 #include <functional>
 #include <memory>
 #include <span>
+#include <string_view>
 
 namespace isolate::detail {
+
+/// What a run asks of its worker: the job's name, its input codec's tag, and how to write the
+/// input payload (Codec<In>::encode) into the request.
+struct JobRequest {
+  std::string_view job;
+  std::string_view input_tag;
+  std::size_t size_hint = 0;  // bytes the input will take, about
+  std::function<void(ByteWriter&)> write_input;
+};
 
 class ISOLATE_EXPORT ProcessLaunch {
  public:
   struct Completion {
-    std::function<bool()> claim;                                // false: the token won
-    std::function<void(std::span<const std::byte>)> deliver;    // decode + complete; throws on bad data
-    std::function<void(std::exception_ptr)> fail;               // complete with an error
+    std::function<bool()> claim;                              // false: the token won
+    std::function<void(std::span<const std::byte>)> deliver;  // decode + complete; throws on bad data
+    std::function<void(std::exception_ptr)> fail;             // complete with an error
   };
 
-  /// Takes the published request segment. Throws std::bad_alloc.
-  static std::shared_ptr<ProcessLaunch> create(SharedMemory request, RunOptions options);
+  /// Writes `request` into a new channel now. Throws what writing throws (IsolateError: no fd or
+  /// memory for the channel; the encoder's exceptions).
+  static std::shared_ptr<ProcessLaunch> create(const JobRequest& request, RunOptions options);
 
   /// Starts the worker (asynchronously, on the supervisor thread). No effect after cancel().
   void start(Completion completion);
@@ -45,11 +59,6 @@ class ISOLATE_EXPORT ProcessLaunch {
   explicit ProcessLaunch(std::shared_ptr<Impl> impl) noexcept;
   std::shared_ptr<Impl> impl_;
 };
-
-/// Completes `completion` (already claimed) from the response in `segment` (state responded,
-/// mapped at its final size): the value to deliver(), or the job's exception rebuilt to fail().
-/// Throws IsolateError for a malformed response.
-ISOLATE_EXPORT void complete_from_response(SharedMemory& segment, const ProcessLaunch::Completion& completion);
 
 /// True when Backend::process is built in (Linux).
 ISOLATE_EXPORT bool process_backend_available() noexcept;

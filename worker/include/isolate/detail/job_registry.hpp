@@ -1,7 +1,8 @@
-// job_registry.hpp — the program's jobs by name (internal).
+// job_registry.hpp — the program's jobs by name (internal; reachable because Job, a template,
+// registers itself here).
 #pragma once
 
-#include <isolate/detail/wire_format.hpp>
+#include <isolate/detail/byte_writer.hpp>
 #include <isolate/export.hpp>
 #include <isolate/job_context.hpp>
 

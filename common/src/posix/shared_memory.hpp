@@ -12,9 +12,11 @@
 //   // in the worker:
 //   auto same = isolate::detail::SharedMemory::adopt(3);  // maps the whole segment
 //
-// Not public API: the layout of what goes into the segment is the wire format's business.
+// Not public API: the layout of what goes into the segment is the protocol's business
+// (src/protocol).
 #pragma once
 
+#include <isolate/detail/byte_writer.hpp>
 #include <isolate/export.hpp>
 
 #include <cstddef>
@@ -33,7 +35,7 @@ namespace isolate::detail {
 ///
 /// Thread safety: const members may be called concurrently; resize(), assignment and
 /// destruction need exclusive access (no other thread may use the object or data() meanwhile).
-class ISOLATE_EXPORT SharedMemory {
+class ISOLATE_EXPORT SharedMemory final : public WritableBytes {
  public:
   /// Creates a new memfd segment of `size` bytes (zero-filled, sealing allowed) and maps it.
   /// Does not block. Throws IsolateError (with the errno text) when memfd_create, ftruncate or
@@ -82,6 +84,13 @@ class ISOLATE_EXPORT SharedMemory {
   [[nodiscard]] const std::byte* data() const noexcept;
   /// The mapped size in bytes (the segment's size as of create/adopt/resize).
   [[nodiscard]] std::size_t size() const noexcept;
+  /// WritableBytes: a ByteWriter appends to the segment, growing it (resize) as it needs.
+  [[nodiscard]] std::byte* bytes() noexcept override { return data(); }
+  [[nodiscard]] std::size_t length() const noexcept override { return size(); }
+  void grow_to(std::size_t new_size) override {
+    if (new_size > size()) resize(new_size);
+  }
+
   /// The memfd (owned by this object, FD_CLOEXEC set); -1 for an empty object. Pass it to
   /// ChildProcess::spawn to hand the segment to a worker; do not close it.
   [[nodiscard]] int fd() const noexcept;

@@ -1,13 +1,15 @@
-// worker_protocol.hpp — how the parent tells a process it is a worker (internal).
+// worker_argument.hpp — how the parent tells a process it is a worker (internal: the protocol).
 //
 // The parent starts the worker executable with one argument, "--isolate-worker=V:FD:PPID" for a
-// one-shot run or "--isolate-worker=V:FD:PPID:BELL" for a pool worker: wire version, the fd of
-// the shared segment, the parent's pid (the worker exits at once if its parent is already gone)
-// and, for a pool worker, the fd of the pool's control segment and its slot in it. Anything else in argv[1] means "not a
-// worker".
+// one-shot run or "--isolate-worker=V:FD:PPID:CONTROL:SLOT" for a pool worker: the wire version,
+// the fd of its channel, the parent's pid (the worker exits at once if its parent is already
+// gone) and, for a pool worker, the fd of the pool's control segment and its slot in it.
+// Anything else in argv[1] means "not a worker". Platform-free: the dispatch guard of every build
+// reads kWorkerFlag.
 #pragma once
 
 #include <charconv>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +19,10 @@
 namespace isolate::detail {
 
 inline constexpr std::string_view kWorkerFlag = "--isolate-worker=";
+
+/// The version of the protocol both sides must speak: of the argument, the channel's layout and
+/// its records. 2: in-place responses; 3: the channel's `watched` word.
+inline constexpr std::uint32_t kWireVersion = 3;
 
 /// Exit statuses of a worker that could not serve (a served job always exits 0, whatever the
 /// job did: its result or error is in the segment).
@@ -33,11 +39,10 @@ struct WorkerArgument {
   unsigned slot = 0;
 };
 
-inline std::string make_worker_argument(unsigned version, int fd, pid_t parent, int control_fd = -1,
-                                        unsigned slot = 0) {
+inline std::string make_worker_argument(int fd, pid_t parent, int control_fd = -1, unsigned slot = 0) {
   // Built with append: g++ 12 at -O3 misreports a chain of operator+ here (-Wrestrict).
   std::string arg(kWorkerFlag);
-  arg.append(std::to_string(version)).append(":").append(std::to_string(fd)).append(":").append(std::to_string(parent));
+  arg.append(std::to_string(kWireVersion)).append(":").append(std::to_string(fd)).append(":").append(std::to_string(parent));
   if (control_fd >= 0) arg.append(":").append(std::to_string(control_fd)).append(":").append(std::to_string(slot));
   return arg;
 }

@@ -1,5 +1,5 @@
 // shared_memory.cpp — SharedMemory: a memfd segment mapped through Boost.Interprocess.
-#include <isolate/detail/shared_memory.hpp>
+#include "posix/shared_memory.hpp"
 
 #include <isolate/errors.hpp>
 

@@ -1,0 +1,76 @@
+// layout.hpp — how a channel's header, a pool's control words and the records are laid out in
+// shared memory (internal to the protocol: only src/protocol/*.cpp and the protocol's tests
+// include it).
+//
+// A channel segment starts with a SegmentHeader; the record follows it at kRecordOffset.
+//
+//   request  (parent):  string job, string input_tag, u64 size + input payload
+//   response (worker):  value:          u64 size + payload
+//                       value_in_place: u64 offset, u64 size   (bytes further on in the segment)
+//                       error:          string type_name, string message
+//   (string = u32 length + bytes; integers in the machine's byte order: both sides are one host)
+//
+// States (SegmentHeader::state): the parent publishes `requested` with the request; the worker,
+// once the parent has set `watched`, moves it to `attached` and later to `responded`, after the
+// response record and its kind. A pool's control segment holds a Doorbell and a SlotControl per
+// worker (see PoolControl).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "posix/futex.hpp"
+#include "posix/shared_memory.hpp"
+#include "protocol/worker_argument.hpp"
+
+namespace isolate::detail {
+
+inline constexpr std::uint32_t kSegmentMagic = 0x4C4F5349;  // "ISOL"; the version: kWireVersion
+
+enum class SegmentState : std::uint32_t { requested = 1, attached = 2, responded = 3 };
+enum class ResponseKind : std::uint8_t { value = 1, error = 2, value_in_place = 3 };
+
+struct alignas(64) SegmentHeader {
+  std::uint32_t magic;
+  std::uint32_t version;
+  std::atomic<std::uint32_t> state;  // SegmentState; shared across processes (lock-free)
+  std::uint32_t response_kind;       // ResponseKind, valid once state == responded
+  std::uint64_t record_size;         // bytes of the record that follows the header
+  std::atomic<std::uint64_t> segment_size;  // pool channel: whoever grew the segment last, its size
+  /// The parent publishes 1 once it holds the worker's pidfd; the worker waits for it before it
+  /// attaches. So a worker can never end before the parent can learn how it ended (with SIGCHLD
+  /// ignored, a child that exits before its pidfd is opened is reaped by the kernel unseen).
+  WakeWord watched;
+};
+static_assert(sizeof(SegmentHeader) == 64);
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+inline constexpr std::size_t kRecordOffset = sizeof(SegmentHeader);
+inline constexpr std::size_t kInPlaceRecord = 2 * sizeof(std::uint64_t);
+
+/// The control words of one pool worker, at a fixed address in the pool's control segment, so
+/// that the dispatcher reads them while another thread grows and remaps the worker's channel.
+struct alignas(64) SlotControl {
+  WakeWord request;                         // parent publishes the request's sequence number
+  std::atomic<std::uint32_t> response_seq;  // worker: the sequence number it answered last
+  std::atomic<std::uint32_t> worker_ready;  // worker: 1 once it serves
+};
+
+/// What a worker rings after each response; the pool's dispatcher waits on it.
+struct alignas(64) Doorbell {
+  WakeWord bell;
+};
+
+inline SegmentHeader& header_of(SharedMemory& segment) noexcept {
+  return *reinterpret_cast<SegmentHeader*>(segment.data());
+}
+inline Doorbell& doorbell_of(SharedMemory& control) noexcept { return *reinterpret_cast<Doorbell*>(control.data()); }
+inline SlotControl& slot_control(SharedMemory& control, std::size_t slot) noexcept {
+  return reinterpret_cast<SlotControl*>(control.data() + sizeof(Doorbell))[slot];
+}
+inline bool has_slot(const SharedMemory& control, std::size_t slot) noexcept {
+  return control.size() >= sizeof(Doorbell) + (slot + 1) * sizeof(SlotControl);
+}
+
+}  // namespace isolate::detail
