@@ -45,7 +45,7 @@ class CompleterBase {
   /// Ended by its token.
   [[nodiscard]] bool is_cancelled() const noexcept { return result_->is_cancelled(); }
   /// The future. Callable once: a second call throws std::future_error(future_already_retrieved).
-  std::future<T> future() {
+  [[nodiscard]] std::future<T> future() {
     if (!future_.valid()) throw std::future_error(std::future_errc::future_already_retrieved);
     return std::move(future_);
   }

@@ -11,62 +11,20 @@
 #pragma once
 
 #include <isolate/cancellation_token.hpp>
-#include <isolate/detail/cancellable_result.hpp>
-#include <isolate/detail/executor.hpp>
-#include <isolate/detail/timer_service.hpp>
 
 #include <chrono>
-#include <concepts>
-#include <functional>
 #include <future>
-#include <memory>
-#include <mutex>
 #include <stop_token>
 #include <type_traits>
-#include <utility>
 
 namespace isolate {
 
 namespace detail {
-
+/// What work fn returns (it may take a std::stop_token).
 template <class F>
 using work_result_t = typename std::conditional_t<std::is_invocable_v<F&, std::stop_token>,
                                                   std::invoke_result<F&, std::stop_token>,
                                                   std::invoke_result<F&>>::type;
-
-/// Runs `fn` into `result` unless the result was claimed (cancelled) before the work started.
-template <class F, class R>
-void run_into(F& fn, const std::stop_token& stop, CancellableResult<R>& result) {
-  if (result.is_done()) return;
-  try {
-    if constexpr (std::is_invocable_v<F&, std::stop_token>) {
-      if constexpr (std::is_void_v<R>) {
-        std::invoke(fn, stop);
-        result.set_value();
-      } else {
-        result.set_value(std::invoke(fn, stop));
-      }
-    } else if constexpr (std::is_void_v<R>) {
-      std::invoke(fn);
-      result.set_value();
-    } else {
-      result.set_value(std::invoke(fn));
-    }
-  } catch (...) {
-    result.set_exception(std::current_exception());
-  }
-}
-
-/// The task running fn into `result`; fn's stop_token is the result's (requested once the token
-/// has claimed the result, so fn returning on stop never beats the token's exception).
-template <class F>
-std::function<void()> make_task(F fn, std::shared_ptr<CancellableResult<work_result_t<F>>> result) {
-  auto work = std::make_shared<F>(std::move(fn));  // std::function needs a copyable target
-  std::stop_token stop;
-  if constexpr (std::is_invocable_v<F&, std::stop_token>) stop = result->enable_stop();
-  return [work, stop = std::move(stop), result = std::move(result)] { run_into(*work, stop, *result); };
-}
-
 }  // namespace detail
 
 /// Runs fn() on a library thread unless `token` is already cancelled (then fn never runs; also
@@ -76,87 +34,20 @@ std::function<void()> make_task(F fn, std::shared_ptr<CancellableResult<work_res
 /// Does not block. Throws std::bad_alloc or std::system_error (no thread could be started).
 /// Thread safety: may be called from any thread.
 template <class F>
-auto run_cancellable(F fn, CancellationToken token) -> std::future<detail::work_result_t<F>> {
-  using R = detail::work_result_t<F>;
-  auto result = detail::CancellableResult<R>::create();
-  auto task = detail::make_task(std::move(fn), result);  // before attach(): enables the result's stop
-  auto future = result->get_future();
-  result->attach(token);
-  if (!result->is_done()) detail::Executor::instance().submit(std::move(task));
-  return future;
-}
+[[nodiscard]] auto run_cancellable(F fn, CancellationToken token) -> std::future<detail::work_result_t<F>>;
 
 /// Like run_cancellable, after `delay` (measured on the library's timer thread). Cancelling
 /// during the delay completes the future at once and fn never runs.
 template <class F>
-auto run_delayed(std::chrono::nanoseconds delay, F fn, CancellationToken token)
-    -> std::future<detail::work_result_t<F>> {
-  using R = detail::work_result_t<F>;
-  // Cancelled during the delay: unschedule, so a long delay does not keep the work alive.
-  struct Schedule {
-    std::mutex mutex;
-    bool cancelled = false;
-    detail::TimerService::Handle handle;
-  };
-  auto schedule = std::make_shared<Schedule>();
-  auto result = detail::CancellableResult<R>::create([schedule] {
-    detail::TimerService::Handle handle;
-    {
-      std::lock_guard lock(schedule->mutex);
-      schedule->cancelled = true;
-      handle = schedule->handle;
-    }
-    detail::TimerService::instance().cancel(handle);
-  });
-  auto task = detail::make_task(std::move(fn), result);  // before attach(): enables the result's stop
-  auto future = result->get_future();
-  result->attach(token);  // before scheduling: an already-cancelled token must never let fn run
-  if (result->is_done()) return future;
-  std::weak_ptr<detail::CancellableResult<R>> weak = result;
-  const auto handle = detail::TimerService::instance().schedule(
-      detail::TimerService::Clock::now() + delay,
-      [weak, task = std::move(task)] {
-        if (auto r = weak.lock(); r && !r->is_done()) detail::Executor::instance().submit(task);
-      });
-  std::lock_guard lock(schedule->mutex);
-  if (schedule->cancelled) {
-    detail::TimerService::instance().cancel(handle);
-  } else {
-    schedule->handle = handle;
-  }
-  return future;
-}
+[[nodiscard]] auto run_delayed(std::chrono::nanoseconds delay, F fn, CancellationToken token)
+    -> std::future<detail::work_result_t<F>>;
 
 /// The future completes with f's result or `token`'s exception, whichever comes first (a token
 /// already cancelled wins over a future already ready). f's work itself goes on; until f is
 /// ready one library thread waits on it.
 template <class T>
-std::future<T> as_cancellable(std::future<T> f, CancellationToken token) {
-  auto result = detail::CancellableResult<T>::create();
-  auto future = result->get_future();
-  result->attach(token);
-  if (result->is_done()) return future;
-  auto source = std::make_shared<std::future<T>>(std::move(f));
-  auto settle = [source, result] {
-    source->wait();
-    if (result->is_done()) return;
-    try {
-      if constexpr (std::is_void_v<T>) {
-        source->get();
-        result->set_value();
-      } else {
-        result->set_value(source->get());
-      }
-    } catch (...) {
-      result->set_exception(std::current_exception());
-    }
-  };
-  if (source->wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
-    settle();
-  } else {
-    detail::Executor::instance().submit(std::move(settle));
-  }
-  return future;
-}
+[[nodiscard]] std::future<T> as_cancellable(std::future<T> f, CancellationToken token);
 
 }  // namespace isolate
+
+#include <isolate/detail/cancellable_future-inl.hpp>

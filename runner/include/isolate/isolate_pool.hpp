@@ -39,8 +39,8 @@ class IsolatePool {
   /// Runs `job` on a pool worker; returns at once. See the class comment. For a job with a view
   /// output (see Job), the future holds its owned buffer (Job::Result).
   template <class In, class Out>
-  std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, std::type_identity_t<In> input,
-                                                 CancellationToken token = {}) {
+  [[nodiscard]] std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, std::type_identity_t<In> input,
+                                                               CancellationToken token = {}) {
     return submit(job, std::move(input), std::move(token));
   }
 
@@ -51,7 +51,8 @@ class IsolatePool {
   /// in).
   template <class In, class Out, class Buffer>
     requires(detail::is_view_v<In> && std::is_same_v<Buffer, detail::owned_t<In>>)
-  std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, Buffer&& input, CancellationToken token = {}) {
+  [[nodiscard]] std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, Buffer&& input,
+                                                               CancellationToken token = {}) {
     return submit(job, std::move(input), std::move(token));
   }
 

@@ -1,5 +1,6 @@
 // byte_views.hpp — the byte views a job may take and return, and the buffers they stand for
-// (internal).
+// (internal; reachable because Job, CancellableIsolate::run and IsolatePool::run, templates,
+// choose by them).
 //
 // A job whose In is std::string_view or std::span<const std::uint8_t> reads its input in place in
 // shared memory; one whose Out is a view returns bytes that the worker sends back without a copy

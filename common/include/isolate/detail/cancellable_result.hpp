@@ -1,4 +1,5 @@
-// cancellable_result.hpp — a promise that either its producer or a token completes (internal).
+// cancellable_result.hpp — a promise that either its producer or a token completes (internal;
+// reachable because every template that returns a cancellable future builds on it).
 //
 // The one mechanism behind run_cancellable, run_delayed, as_cancellable, CancellableCompleter
 // and CancellableIsolate::run: whoever claims it first (the producer with a value or error, or

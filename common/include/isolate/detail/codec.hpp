@@ -1,4 +1,5 @@
-// codec.hpp — how job inputs and outputs travel through a segment (internal).
+// codec.hpp — how job inputs and outputs travel through a segment (internal; reachable because
+// Job and the run templates encode and decode their In and Out types with it).
 //
 // std::string and std::vector<std::uint8_t> travel raw: written once into the segment, read
 // once out of it; std::string_view and std::span<const std::uint8_t> inputs are read in place,

@@ -1,5 +1,5 @@
 // exception_registry.hpp — which exception types cross the process boundary as themselves
-// (internal).
+// (internal; reachable because ExceptionType<E>, a template, registers here).
 //
 // The worker catches what a job throws and sends (type name, message); the parent rebuilds the
 // exception if the name is registered on its side, else reports JobError. The standard

@@ -1,4 +1,5 @@
-// executor.hpp — the threads that run run_cancellable() work (internal).
+// executor.hpp — the threads that run run_cancellable() work (internal; reachable because
+// run_cancellable and the thread backend, templates, submit to it).
 //
 // An elastic pool: a task runs on an idle thread if there is one, else on a new thread, so a
 // blocked or abandoned task never delays another. Threads idle for a while exit. At program exit

@@ -1,4 +1,5 @@
-// fresh_memory.hpp — faulting in large, untouched buffers in one call (internal).
+// fresh_memory.hpp — faulting in large, untouched buffers in one call (internal; reachable
+// because Codec, a template, prepares the buffers it decodes into).
 //
 // A 256 MiB buffer written for the first time takes 65536 page faults: copying into fresh memory
 // took 118 ms here against 20 ms into warm memory. Asking for transparent huge pages and

@@ -1,4 +1,5 @@
-// input_holder.hpp — keeps a job's input readable for as long as the job may read it (internal).
+// input_holder.hpp — keeps a job's input readable for as long as the job may read it (internal;
+// reachable because the run templates hold their input in it).
 //
 // Owned inputs (std::string, a vector, json, any to_json type) are moved in. View inputs
 // (std::string_view, std::span<const std::uint8_t>) point at the caller's bytes, which are only

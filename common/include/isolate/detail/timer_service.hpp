@@ -1,4 +1,5 @@
-// timer_service.hpp — the library's one timer thread (internal).
+// timer_service.hpp — the library's one timer thread (internal; reachable because run_delayed,
+// a template, schedules on it).
 //
 // Every TimeoutCancellationToken and run_delayed() schedules here: one thread for the whole
 // program, started at the first schedule(), stopped and joined at exit. No thread per timer.

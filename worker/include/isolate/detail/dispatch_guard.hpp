@@ -1,5 +1,5 @@
 // dispatch_guard.hpp — a worker whose main() forgot run_worker_if_requested starts no worker
-// of its own (internal).
+// of its own (internal; reachable because the run templates ask it first).
 //
 // A worker is this program (or RunOptions::worker_executable) started with argv[1] =
 // "--isolate-worker=...". If its main() does not begin with run_worker_if_requested, the whole

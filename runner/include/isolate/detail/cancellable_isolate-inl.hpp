@@ -1,0 +1,156 @@
+// cancellable_isolate-inl.hpp — how CancellableIsolate::run starts a run on a worker process or
+// a thread (internal: the templates of cancellable_isolate.hpp; included at its end).
+#pragma once
+
+#include <isolate/cancellable_isolate.hpp>  // the declarations these define (it includes this file at its end)
+#include <isolate/cancellation_token.hpp>
+#include <isolate/detail/byte_views.hpp>
+#include <isolate/detail/cancellable_result.hpp>
+#include <isolate/detail/codec.hpp>
+#include <isolate/detail/dispatch_guard.hpp>
+#include <isolate/detail/executor.hpp>
+#include <isolate/detail/input_holder.hpp>
+#include <isolate/detail/process_launch.hpp>
+#include <isolate/errors.hpp>
+#include <isolate/job.hpp>
+#include <isolate/run_options.hpp>
+
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+namespace isolate {
+
+namespace detail {
+
+template <class T>
+std::future<T> failed_future(std::exception_ptr error) {
+  std::promise<T> promise;
+  promise.set_exception(std::move(error));
+  return promise.get_future();
+}
+
+inline bool use_thread_backend(Backend backend) {
+  switch (backend) {
+    case Backend::thread:
+      return true;
+    case Backend::process:
+      if (!process_backend_available()) throw IsolateError("isolate: Backend::process is not built on this platform");
+      return false;
+    case Backend::automatic:
+      break;
+  }
+  return !process_backend_available();
+}
+
+template <class T>
+std::size_t payload_size_hint(const T& value) {
+  if constexpr (is_byte_buffer_v<T> || is_view_v<T>) {
+    return value.size() + 256;
+  } else {
+    return 4096;
+  }
+}
+
+/// True when a buffer handed over for an In (view) input can take the output (Out).
+template <class In, class Out>
+inline constexpr bool recycles_input_v = is_view_v<In> && std::is_same_v<owned_t<In>, owned_t<Out>>;
+
+/// How a process run delivers its output payload into `result`: decoded into the buffer handed
+/// over to `holder` when it can take the output (see decode_output), else into a new one. Keeps
+/// `holder` only in the first case.
+template <class In, class Out>
+std::function<void(std::span<const std::byte>)> output_delivery(std::shared_ptr<CancellableResult<owned_t<Out>>> result,
+                                                                 std::shared_ptr<InputHolder<In>> holder) {
+  using Result = owned_t<Out>;
+  if constexpr (recycles_input_v<In, Out>) {
+    return [result = std::move(result), holder = std::move(holder)](std::span<const std::byte> payload) {
+      result->fulfil_value(decode_output<Result>(payload, holder->template take_buffer<Result>()));
+    };
+  } else {
+    return [result = std::move(result)](std::span<const std::byte> payload) {
+      result->fulfil_value(decode_output<Result>(payload));
+    };
+  }
+}
+
+/// The thread backend: the job's function on an executor thread; the token completes the future
+/// at once, then requests stop through the JobContext (CancellableResult::enable_stop).
+template <class In, class Out>
+std::future<owned_t<Out>> run_on_thread(const Job<In, Out>& job, std::shared_ptr<InputHolder<In>> holder,
+                                        const CancellationToken& token) {
+  auto result = CancellableResult<owned_t<Out>>::create();
+  auto stop = result->enable_stop();
+  auto future = result->get_future();
+  result->attach(token);
+  if (result->is_done()) return future;
+  try {
+    holder->own();  // a view's bytes may be gone once run() returns
+  } catch (...) {
+    result->set_exception(std::current_exception());  // bad_alloc: in the future, like every failure
+    return future;
+  }
+  Executor::instance().submit([fn = job.function(), holder = std::move(holder), result, stop] {
+    if (result->is_done()) return;
+    try {
+      JobContext context(stop);
+      result->set_value(to_owned((*fn)(holder->get(), context)));  // a view output may view the input
+    } catch (...) {
+      result->set_exception(std::current_exception());
+    }
+  });
+  return future;
+}
+
+/// CancellableIsolate::run with its input in `holder`, on the thread backend if `on_thread`.
+template <class In, class Out>
+std::future<owned_t<Out>> run_isolated(const Job<In, Out>& job, std::shared_ptr<InputHolder<In>> holder,
+                                       const CancellationToken& token, RunOptions options, bool on_thread) {
+  using Result = owned_t<Out>;
+  if (auto e = undispatched_worker_error()) return failed_future<Result>(e);
+  if (on_thread) return run_on_thread(job, std::move(holder), token);
+  if (auto e = token.exception()) return failed_future<Result>(e);
+  std::shared_ptr<ProcessLaunch> launch;
+  try {
+    const auto& input = holder->get();
+    launch = ProcessLaunch::create({.job = job.name(),
+                                    .input_tag = Codec<In>::tag,
+                                    .size_hint = payload_size_hint(input),
+                                    .write_input = [&input](ByteWriter& writer) { Codec<In>::encode(input, writer); }},
+                                   std::move(options));
+  } catch (...) {
+    return failed_future<Result>(std::current_exception());
+  }
+  auto result = CancellableResult<Result>::create([launch] { launch->cancel(); });
+  auto future = result->get_future();
+  result->attach(token);
+  if (result->is_done()) return future;
+  launch->start({
+      [result] { return result->claim(); },
+      output_delivery<In, Out>(result, std::move(holder)),  // keeps the holder only to reuse its buffer
+      [result](std::exception_ptr error) { result->fulfil_exception(std::move(error)); },
+  });
+  return future;
+}
+
+/// CancellableIsolate::run: resolves the backend, holds the input, runs.
+template <class In, class Out, class Input>
+std::future<typename Job<In, Out>::Result> start_run(const Job<In, Out>& job, Input&& input,
+                                                     const CancellationToken& token, RunOptions options) {
+  const bool on_thread = use_thread_backend(options.backend);  // may throw: nothing moved yet
+  std::shared_ptr<InputHolder<In>> holder;
+  try {
+    holder = std::make_shared<InputHolder<In>>(std::forward<Input>(input));
+  } catch (const std::bad_alloc&) {
+    return failed_future<typename Job<In, Out>::Result>(std::current_exception());
+  }
+  return run_isolated(job, std::move(holder), token, std::move(options), on_thread);
+}
+
+}  // namespace detail
+
+}  // namespace isolate
