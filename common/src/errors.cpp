@@ -1,9 +1,9 @@
 // errors.cpp — the exception types.
 #include <isolate/errors.hpp>
 
-#include <csignal>
-#include <cstring>
 #include <string>
+
+#include "signal_text.hpp"
 
 namespace isolate {
 namespace {
@@ -18,10 +18,7 @@ std::string format_duration(std::chrono::nanoseconds d) {
 }
 
 std::string describe_death(std::optional<int> signal, std::optional<int> exit_code) {
-  if (signal) {
-    const char* name = sigabbrev_np(*signal);
-    return "worker killed by signal " + std::to_string(*signal) + (name ? std::string(" (SIG") + name + ")" : "");
-  }
+  if (signal) return "worker killed by " + detail::signal_text(*signal);
   if (exit_code) return "worker exited with status " + std::to_string(*exit_code) + " without a result";
   return "worker died without a result";
 }

@@ -9,8 +9,6 @@
 
 #include <isolate/errors.hpp>
 
-#include "child_process.hpp"
-
 #include <exception>
 #include <new>
 #include <string>
@@ -40,18 +38,6 @@ inline std::exception_ptr current_exception_as_isolate_error(const char* doing) 
       return original;
     }
   }
-}
-
-/// Why a worker that ended without a response failed its job: WorkerCrashed with how it died, or,
-/// when something else in this process took its exit status (SIGCHLD ignored, a waitpid(-1)
-/// loop, on a kernel that keeps none for us), an IsolateError saying so: WorkerCrashed always
-/// names a signal or an exit code.
-inline std::exception_ptr worker_ended_error(const ExitStatus& status) {
-  if (status.signal || status.exit_code) return std::make_exception_ptr(WorkerCrashed(status.signal, status.exit_code));
-  return std::make_exception_ptr(IsolateError(
-      "isolate: the worker ended without a response, and how it ended is unknown: something else in this "
-      "process reaped it first (SIGCHLD set to SIG_IGN, or a waitpid(-1) loop) on a kernel that keeps no exit "
-      "status for isolate (Linux < 6.15)"));
 }
 
 }  // namespace isolate::detail

@@ -1,7 +1,7 @@
 // Tests of isolate::detail::ChildProcess with system binaries (/bin/sh, /bin/sleep, /bin/true):
 // status decoding, kill and reap exactly once, exactly the right fds, a clean signal state,
 // spawn errors, and concurrent use from several threads.
-#include "child_process.hpp"
+#include "posix/child_process.hpp"
 #include "process_helpers.hpp"
 
 #include <isolate/errors.hpp>

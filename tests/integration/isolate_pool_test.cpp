@@ -295,7 +295,7 @@ TEST_F(ProcessPool, WorkerThatNeverBecomesReadyFailsWithIsolateErrorAndStopsResp
     try {
       f.get();
     } catch (const IsolateError& e) {
-      return std::string(e.what()).find("before it was ready") != std::string::npos;
+      return std::string(e.what()).find("before attaching to its job") != std::string::npos;
     }
     return false;
   }, 20s));

@@ -1,7 +1,7 @@
 // Tests of isolate::detail::Supervisor: posted work runs on its one thread, watched children are
 // reaped and reported there (pidfd and polling paths), shutdown kills and reaps, and the host's
 // SIGCHLD handler is never touched.
-#include "supervisor.hpp"
+#include "posix/supervisor.hpp"
 #include "process_helpers.hpp"
 
 #include <gtest/gtest.h>

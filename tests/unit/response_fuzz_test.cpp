@@ -15,7 +15,7 @@
 
 #include "protocol/channel.hpp"
 #include "protocol/layout.hpp"
-#include "response.hpp"
+#include "posix/response.hpp"
 #include "test_jobs.hpp"
 
 namespace isolate::test {

@@ -17,6 +17,8 @@
 #include <system_error>
 #include <utility>
 
+#include "posix/fd.hpp"
+
 namespace isolate::detail {
 
 namespace ipc = boost::interprocess;
@@ -59,11 +61,6 @@ void truncate_fd(int fd, std::size_t size) {
   }
 }
 
-void close_fd(int fd) noexcept {
-  if (fd >= 0) {
-    ::close(fd);  // never retry close on Linux: the fd is released even on EINTR
-  }
-}
 
 }  // namespace
 

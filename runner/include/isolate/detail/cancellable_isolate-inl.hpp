@@ -34,19 +34,6 @@ std::future<T> failed_future(std::exception_ptr error) {
   return promise.get_future();
 }
 
-inline bool use_thread_backend(Backend backend) {
-  switch (backend) {
-    case Backend::thread:
-      return true;
-    case Backend::process:
-      if (!process_backend_available()) throw IsolateError("isolate: Backend::process is not built on this platform");
-      return false;
-    case Backend::automatic:
-      break;
-  }
-  return !process_backend_available();
-}
-
 template <class T>
 std::size_t payload_size_hint(const T& value) {
   if constexpr (is_byte_buffer_v<T> || is_view_v<T>) {
@@ -141,7 +128,7 @@ std::future<owned_t<Out>> run_isolated(const Job<In, Out>& job, std::shared_ptr<
 template <class In, class Out, class Input>
 std::future<typename Job<In, Out>::Result> start_run(const Job<In, Out>& job, Input&& input,
                                                      const CancellationToken& token, RunOptions options) {
-  const bool on_thread = use_thread_backend(options.backend);  // may throw: nothing moved yet
+  const bool on_thread = runs_on_threads(options.backend);  // may throw: nothing moved yet
   std::shared_ptr<InputHolder<In>> holder;
   try {
     holder = std::make_shared<InputHolder<In>>(std::forward<Input>(input));

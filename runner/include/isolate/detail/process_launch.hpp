@@ -63,4 +63,8 @@ class ISOLATE_EXPORT ProcessLaunch {
 /// True when Backend::process is built in (Linux).
 ISOLATE_EXPORT bool process_backend_available() noexcept;
 
+/// Whether jobs asked to run on `backend` run on threads: Backend::thread, or Backend::automatic
+/// where processes are not built. Throws IsolateError for Backend::process where they are not.
+ISOLATE_EXPORT bool runs_on_threads(Backend backend);
+
 }  // namespace isolate::detail

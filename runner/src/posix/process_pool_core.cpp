@@ -36,11 +36,10 @@
 #include "posix/futex.hpp"
 #include "protocol/channel.hpp"
 #include "protocol/pool_control.hpp"
-#include "protocol/worker_argument.hpp"
 #include "response.hpp"
 #include "runner_error.hpp"
 #include "supervisor.hpp"
-#include "worker_stdio.hpp"
+#include "worker_start.hpp"
 
 namespace isolate::detail {
 namespace {
@@ -98,7 +97,7 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
  public:
   ProcessPoolCore(std::size_t workers, PoolOptions options)
       : options_(std::move(options)), control_(PoolControl::create(workers)), slots_(workers) {
-    if (options_.worker_executable.empty()) options_.worker_executable = "/proc/self/exe";
+    options_.worker_executable = worker_executable(options_.worker_executable);
   }
 
   void start() {
@@ -330,10 +329,9 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
     worker->slot = i;
     try {
       worker->channel = Channel::create(64 * 1024);
-      worker->child = std::make_shared<ChildProcess>(ChildProcess::spawn(
-          options_.worker_executable,
-          {make_worker_argument(3, ::getpid(), 4, static_cast<unsigned>(i))},
-          {worker->channel.fd(), control_.fd()}, /*use_pidfd=*/true, worker_stdio(options_.worker_output)));
+      worker->child = std::make_shared<ChildProcess>(
+          spawn_worker(options_.worker_executable, worker->channel.fd(),
+                       PoolSeat{.control_fd = control_.fd(), .slot = static_cast<unsigned>(i)}, options_.worker_output));
     } catch (...) {
       spawn_failed(i, current_exception_as_isolate_error("cannot start a pool worker"));
       return;
@@ -394,18 +392,8 @@ class ProcessPoolCore final : public PoolCore, public std::enable_shared_from_th
       if (worker->killed_for_cancel) {
         // Our own kill, maybe of a worker still starting: it tells nothing of how starts go.
       } else if (!worker->ready()) {
-        // Built with append: g++ 12 at -O3 misreports a chain of operator+ here (-Wrestrict).
-        std::string what = "isolate: a pool worker (";
-        what.append(options_.worker_executable.string()).append(") ");
-        if (worker->start_timed_out) {
-          what.append("did not become ready in time and was killed");
-        } else {
-          what.append("ended (").append(to_string(status)).append(") before it was ready");
-        }
-        what.append(
-            "; is isolate::run_worker_if_requested(argc, argv) the first line of its main(), or is "
-            "worker_executable the right program?");
-        start_failure = std::make_exception_ptr(IsolateError(what));
+        start_failure = start_failure_error(options_.worker_executable, status, worker->start_timed_out,
+                                            options_.start_timeout);
         ++start_failures_;
       } else {
         start_failures_ = 0;

@@ -23,6 +23,8 @@
 #include <utility>
 
 #include "per_process.hpp"
+#include "posix/fd.hpp"
+#include "signal_text.hpp"
 
 extern "C" {
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX leaves it undeclared
@@ -33,12 +35,6 @@ namespace isolate::detail {
 namespace {
 
 std::string errno_text(int error) { return std::system_category().message(error); }
-
-void close_fd(int fd) noexcept {
-  if (fd >= 0) {
-    ::close(fd);  // never retried: on Linux the fd is released even when close reports EINTR
-  }
-}
 
 /// Opens a pidfd for `pid` (our unreaped child, so the pid cannot have been reused); -1 where
 /// the kernel (< 5.3) or the seccomp policy has no pidfd_open, or on any other failure.
@@ -178,18 +174,8 @@ ExitStatus decode(const siginfo_t& info) noexcept {
 }  // namespace
 
 std::string to_string(const ExitStatus& status) {
-  if (status.exit_code) {
-    return "exit code " + std::to_string(*status.exit_code);
-  }
-  if (status.signal) {
-    std::string text = "killed by signal " + std::to_string(*status.signal);
-    if (const char* name = ::sigabbrev_np(*status.signal); name != nullptr) {
-      text += " (SIG";
-      text += name;
-      text += ')';
-    }
-    return text;
-  }
+  if (status.exit_code) return "exit code " + std::to_string(*status.exit_code);
+  if (status.signal) return "killed by " + signal_text(*status.signal);
   return "unknown (reaped elsewhere)";
 }
 

@@ -15,26 +15,21 @@
 #include "child_process.hpp"
 #include "per_process.hpp"
 #include "protocol/channel.hpp"
-#include "protocol/worker_argument.hpp"
 #include "response.hpp"
 #include "runner_error.hpp"
 #include "supervisor.hpp"
-#include "worker_stdio.hpp"
+#include "worker_start.hpp"
 
 namespace isolate::detail {
 namespace {
 
 enum class Phase { created, queued, spawning, running, exited };
 
-std::string seconds_text(std::chrono::nanoseconds d) {
-  return std::to_string(std::chrono::duration<double>(d).count()) + " s";
-}
-
 }  // namespace
 
 struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
   Impl(Channel request, RunOptions opts) : channel(std::move(request)), options(std::move(opts)) {
-    if (options.worker_executable.empty()) options.worker_executable = "/proc/self/exe";
+    options.worker_executable = worker_executable(options.worker_executable);
   }
 
   Channel channel;
@@ -61,9 +56,8 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
     std::shared_ptr<ChildProcess> started;
     std::exception_ptr error;
     try {
-      started = std::make_shared<ChildProcess>(ChildProcess::spawn(
-          options.worker_executable, {make_worker_argument(3, ::getpid())}, {channel.fd()},
-          /*use_pidfd=*/true, worker_stdio(options.worker_output)));
+      started = std::make_shared<ChildProcess>(
+          spawn_worker(options.worker_executable, channel.fd(), std::nullopt, options.worker_output));
     } catch (...) {
       error = current_exception_as_isolate_error("cannot start a worker");
     }
@@ -155,7 +149,6 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
 
   void settle(Completion& c, const ExitStatus& status) {
     const auto state = channel.state();
-    const std::string exe = options.worker_executable.string();
     if (state == ChannelState::responded) {
       complete_from_response(channel, c);
       return;
@@ -169,15 +162,7 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
       std::lock_guard lock(mutex);
       timed_out = start_timed_out;
     }
-    if (timed_out) {
-      throw IsolateError("isolate: the worker " + exe + " did not attach to its job within " +
-                         seconds_text(options.start_timeout) +
-                         " and was killed; is isolate::run_worker_if_requested(argc, argv) the first line of its "
-                         "main(), or is worker_executable the right program?");
-    }
-    throw IsolateError("isolate: the worker " + exe + " ended (" + to_string(status) +
-                       ") before attaching to its job; is isolate::run_worker_if_requested(argc, argv) the first "
-                       "line of its main(), or is worker_executable the right program?");
+    c.fail(start_failure_error(options.worker_executable, status, timed_out, options.start_timeout));
   }
 
   void cancel() noexcept {

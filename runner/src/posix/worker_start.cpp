@@ -1,0 +1,67 @@
+// worker_start.cpp — starting a worker, and the errors of one that failed (see worker_start.hpp).
+#include "worker_start.hpp"
+
+#include <isolate/errors.hpp>
+
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "protocol/worker_argument.hpp"
+
+namespace isolate::detail {
+namespace {
+
+constexpr const char* kWhatToCheck =
+    "; is isolate::run_worker_if_requested(argc, argv) the first line of its main(), or is worker_executable the "
+    "right program?";
+
+std::string seconds_text(std::chrono::nanoseconds d) {
+  return std::to_string(std::chrono::duration<double>(d).count()) + " s";
+}
+
+}  // namespace
+
+std::filesystem::path worker_executable(const std::filesystem::path& configured) {
+  return configured.empty() ? std::filesystem::path("/proc/self/exe") : configured;
+}
+
+ChildProcess spawn_worker(const std::filesystem::path& executable, int channel_fd, std::optional<PoolSeat> seat,
+                          WorkerOutput output) {
+  std::vector<int> fds{channel_fd};
+  std::string argument;
+  if (seat) {
+    fds.push_back(seat->control_fd);
+    argument = make_worker_argument(3, ::getpid(), 4, seat->slot);
+  } else {
+    argument = make_worker_argument(3, ::getpid());
+  }
+  // stdin is always /dev/null: a job never reads, or waits for, the host's input.
+  const auto stdio = output == WorkerOutput::discard ? Stdio::null : Stdio::null_input;
+  return ChildProcess::spawn(executable, {argument}, fds, /*use_pidfd=*/true, stdio);
+}
+
+std::exception_ptr start_failure_error(const std::filesystem::path& executable, const ExitStatus& status,
+                                       bool timed_out, std::chrono::nanoseconds start_timeout) {
+  // Built with append: g++ 12 at -O3 misreports a chain of operator+ here (-Wrestrict).
+  std::string what = "isolate: the worker ";
+  what.append(executable.string());
+  if (timed_out) {
+    what.append(" did not attach to its job within ").append(seconds_text(start_timeout)).append(" and was killed");
+  } else {
+    what.append(" ended (").append(to_string(status)).append(") before attaching to its job");
+  }
+  what.append(kWhatToCheck);
+  return std::make_exception_ptr(IsolateError(what));
+}
+
+std::exception_ptr worker_ended_error(const ExitStatus& status) {
+  if (status.signal || status.exit_code) return std::make_exception_ptr(WorkerCrashed(status.signal, status.exit_code));
+  return std::make_exception_ptr(IsolateError(
+      "isolate: the worker ended without a response, and how it ended is unknown: something else in this "
+      "process reaped it first (SIGCHLD set to SIG_IGN, or a waitpid(-1) loop) on a kernel that keeps no exit "
+      "status for isolate (Linux < 6.15)"));
+}
+
+}  // namespace isolate::detail

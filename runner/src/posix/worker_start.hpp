@@ -1,0 +1,42 @@
+// worker_start.hpp — what one-shot runs and pools share in starting a worker and in telling why
+// one failed (internal).
+#pragma once
+
+#include <isolate/run_options.hpp>
+
+#include <chrono>
+#include <exception>
+#include <filesystem>
+#include <optional>
+
+#include "child_process.hpp"
+
+namespace isolate::detail {
+
+/// The worker program: `configured`, or this program re-executed (/proc/self/exe).
+[[nodiscard]] std::filesystem::path worker_executable(const std::filesystem::path& configured);
+
+/// Where a pool worker serves: its slot in the pool's control segment (inherited as fd 4).
+struct PoolSeat {
+  int control_fd = -1;
+  unsigned slot = 0;
+};
+
+/// Starts `executable` as a worker: its channel (`channel_fd`) as fd 3, a pool worker's control
+/// segment as fd 4, stdin on /dev/null, stdout and stderr as `output` says. Throws IsolateError
+/// (naming the executable and the reason) when it cannot be started.
+[[nodiscard]] ChildProcess spawn_worker(const std::filesystem::path& executable, int channel_fd,
+                                        std::optional<PoolSeat> seat, WorkerOutput output);
+
+/// Why a worker that never attached (never became ready) failed its job: it ended first
+/// (`status`), or it was killed after `start_timeout`. The message says what to check.
+[[nodiscard]] std::exception_ptr start_failure_error(const std::filesystem::path& executable, const ExitStatus& status,
+                                                     bool timed_out, std::chrono::nanoseconds start_timeout);
+
+/// Why a worker that attached but ended without a response failed its job: WorkerCrashed with how
+/// it died, or, when something else in this process took its exit status (SIGCHLD ignored, a
+/// waitpid(-1) loop, on a kernel that keeps none for us), an IsolateError saying so:
+/// WorkerCrashed always names a signal or an exit code.
+[[nodiscard]] std::exception_ptr worker_ended_error(const ExitStatus& status);
+
+}  // namespace isolate::detail
