@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -24,17 +23,12 @@
 
 #include "per_process.hpp"
 #include "posix/fd.hpp"
+#include "posix/start_process.hpp"
 #include "signal_text.hpp"
-
-extern "C" {
-extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX leaves it undeclared
-}
 
 namespace isolate::detail {
 
 namespace {
-
-std::string errno_text(int error) { return std::system_category().message(error); }
 
 /// Opens a pidfd for `pid` (our unreaped child, so the pid cannot have been reused); -1 where
 /// the kernel (< 5.3) or the seccomp policy has no pidfd_open, or on any other failure.
@@ -104,56 +98,6 @@ std::optional<ExitStatus> exit_status_from_pidfd(int pidfd) noexcept {
 
 /// Whether waitid(P_PIDFD, ...) works (Linux >= 5.4). Starts true; cleared on the first EINVAL.
 std::atomic<bool> g_waitid_pidfd_supported{true};
-
-/// RAII helpers for the posix_spawn attribute objects.
-struct FileActions {
-  posix_spawn_file_actions_t value{};
-  bool initialised = false;
-  FileActions() {
-    if (const int rc = ::posix_spawn_file_actions_init(&value); rc != 0) {
-      throw std::system_error(rc, std::system_category(), "posix_spawn_file_actions_init");
-    }
-    initialised = true;
-  }
-  ~FileActions() {
-    if (initialised) {
-      ::posix_spawn_file_actions_destroy(&value);
-    }
-  }
-  FileActions(const FileActions&) = delete;
-  FileActions& operator=(const FileActions&) = delete;
-};
-
-struct SpawnAttributes {
-  posix_spawnattr_t value{};
-  bool initialised = false;
-  SpawnAttributes() {
-    if (const int rc = ::posix_spawnattr_init(&value); rc != 0) {
-      throw std::system_error(rc, std::system_category(), "posix_spawnattr_init");
-    }
-    initialised = true;
-  }
-  ~SpawnAttributes() {
-    if (initialised) {
-      ::posix_spawnattr_destroy(&value);
-    }
-  }
-  SpawnAttributes(const SpawnAttributes&) = delete;
-  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
-};
-
-/// Closes a set of fds on scope exit.
-struct FdCloser {
-  std::vector<int> fds;
-  FdCloser() = default;
-  FdCloser(const FdCloser&) = delete;
-  FdCloser& operator=(const FdCloser&) = delete;
-  ~FdCloser() {
-    for (const int fd : fds) {
-      close_fd(fd);
-    }
-  }
-};
 
 ExitStatus decode(const siginfo_t& info) noexcept {
   ExitStatus status;
@@ -291,85 +235,11 @@ void ChildProcess::destroy() noexcept {
 ChildProcess ChildProcess::spawn(const std::filesystem::path& executable,
                                  const std::vector<std::string>& args,
                                  const std::vector<int>& inherit_fds, bool use_pidfd, Stdio stdio) {
-  const std::string exe = executable.string();
-  auto fail = [&exe](const std::string& why) -> IsolateError {
-    return IsolateError("cannot start '" + exe + "': " + why);
-  };
-
-  // Everything that can throw happens before posix_spawn: once the child exists, its pid must
-  // reach a ChildProcess (whose destructor kills and reaps it).
+  // Everything that can throw happens before the child exists: once it does, its pid must reach
+  // a ChildProcess (whose destructor kills and reaps it).
   auto state = std::make_unique<State>();
-
-  // The child gets inherit_fds[i] as fd 3 + i. A source number may equal a target number, and
-  // dup2(x, x) would keep FD_CLOEXEC, and one dup2 could overwrite the source of a later one.
-  // So first duplicate every source above the whole target range (close-on-exec here, so no
-  // concurrently spawned child gets them); in the child the dup2s then never collide, each clears
-  // FD_CLOEXEC on its target, and closefrom(3 + n) drops the temporaries with everything else.
-  const auto first_free = static_cast<int>(3 + inherit_fds.size());
-  FdCloser temporaries;
-  temporaries.fds.reserve(inherit_fds.size());
-  for (const int fd : inherit_fds) {
-    const int copy = fd < 0 ? -1 : ::fcntl(fd, F_DUPFD_CLOEXEC, first_free);
-    if (copy < 0) {
-      const int error = fd < 0 ? EBADF : errno;  // before building the message
-      throw fail("cannot pass fd " + std::to_string(fd) + ": " + errno_text(error));
-    }
-    temporaries.fds.push_back(copy);
-  }
-
-  FileActions actions;
-  for (std::size_t i = 0; i < temporaries.fds.size(); ++i) {
-    const int target = 3 + static_cast<int>(i);
-    if (const int rc = ::posix_spawn_file_actions_adddup2(&actions.value, temporaries.fds[i], target);
-        rc != 0) {
-      throw fail("posix_spawn_file_actions_adddup2: " + errno_text(rc));
-    }
-  }
-  if (stdio != Stdio::inherit) {
-    int rc = ::posix_spawn_file_actions_addopen(&actions.value, 0, "/dev/null", O_RDONLY, 0);
-    if (rc == 0 && stdio == Stdio::null) {
-      rc = ::posix_spawn_file_actions_addopen(&actions.value, 1, "/dev/null", O_WRONLY, 0);
-      if (rc == 0) rc = ::posix_spawn_file_actions_adddup2(&actions.value, 1, 2);
-    }
-    if (rc != 0) throw fail("posix_spawn_file_actions_addopen: " + errno_text(rc));
-  }
-  if (const int rc = ::posix_spawn_file_actions_addclosefrom_np(&actions.value, first_free);
-      rc != 0) {
-    throw fail("posix_spawn_file_actions_addclosefrom_np: " + errno_text(rc));
-  }
-
-  SpawnAttributes attributes;
-  sigset_t empty;
-  sigset_t all;
-  ::sigemptyset(&empty);
-  ::sigfillset(&all);
-  if (int rc = ::posix_spawnattr_setsigmask(&attributes.value, &empty); rc != 0 ||
-      (rc = ::posix_spawnattr_setsigdefault(&attributes.value, &all)) != 0 ||
-      (rc = ::posix_spawnattr_setflags(&attributes.value,
-                                       POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0) {
-    throw fail("posix_spawnattr: " + errno_text(rc));
-  }
-
-  std::vector<std::string> storage;
-  storage.reserve(args.size() + 1);
-  storage.push_back(exe);
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  argv.reserve(storage.size() + 1);
-  for (std::string& arg : storage) {
-    argv.push_back(arg.data());
-  }
-  argv.push_back(nullptr);
-
-  pid_t pid = -1;
-  if (const int rc = ::posix_spawn(&pid, exe.c_str(), &actions.value, &attributes.value,
-                                   argv.data(), environ);
-      rc != 0) {
-    throw fail(errno_text(rc));
-  }
-
-  state->pid = pid;
-  state->pidfd = use_pidfd ? open_pidfd(pid) : -1;
+  state->pid = start_process(executable, args, inherit_fds, stdio);
+  state->pidfd = use_pidfd ? open_pidfd(state->pid) : -1;
   return ChildProcess(std::move(state));
 }
 

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "start_process.hpp"
+
 namespace isolate::detail {
 
 /// How a child ended. At most one member is set: `exit_code` when it exited normally (the
@@ -42,13 +44,6 @@ struct ExitStatus {
 /// "exit code 7", "killed by signal 9 (Killed)" or "unknown (reaped elsewhere)". Throws
 /// std::bad_alloc only.
 [[nodiscard]] ISOLATE_EXPORT std::string to_string(const ExitStatus& status);
-
-/// What a child's fds 0, 1 and 2 are.
-enum class Stdio {
-  inherit,      ///< this process's
-  null_input,   ///< stdin /dev/null; stdout and stderr this process's
-  null,         ///< all three /dev/null
-};
 
 /// One child process, owned: move-only; the destructor kills it (SIGKILL) if it has not been
 /// reaped yet and then reaps it, so no zombie and no orphan remain. After a fork() of this
