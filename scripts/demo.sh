@@ -20,13 +20,13 @@ fi
 
 echo
 echo "== 1. isolate-run json-stats $SAMPLE"
-"$BUILD/runner/isolate-run" json-stats "$SAMPLE"
+"$BUILD/tools/isolate-run" json-stats "$SAMPLE"
 
 echo
 echo "== 2. isolate-run json-stats $SAMPLE --timeout 300ms"
 set +e
 start=$(date +%s%N)
-"$BUILD/runner/isolate-run" json-stats "$SAMPLE" --timeout 300ms
+"$BUILD/tools/isolate-run" json-stats "$SAMPLE" --timeout 300ms
 code=$?
 end=$(date +%s%N)
 set -e

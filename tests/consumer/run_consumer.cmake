@@ -1,5 +1,8 @@
-# ctest driver for the consumer project: cmake -DMODE=find_package|add_subdirectory
-#   -DISOLATE_SOURCE=<src> -DISOLATE_BUILD=<build tree> -DWORK=<scratch dir> -P run_consumer.cmake
+# ctest driver for the consumer project:
+#   cmake -DMODE=find_package|add_subdirectory|fetch_content -DISOLATE_SOURCE=<src>
+#         -DISOLATE_BUILD=<build tree> -DWORK=<scratch dir> -P run_consumer.cmake
+# add_subdirectory builds isolate as a shared library (BUILD_SHARED_LIBS=ON): a public entity
+# the consumer uses but the library does not export fails to link there.
 file(REMOVE_RECURSE ${WORK})
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
@@ -14,6 +17,9 @@ if(MODE STREQUAL "find_package")
   list(APPEND args -DCMAKE_PREFIX_PATH=${WORK}/prefix)
 else()
   list(APPEND args -DISOLATE_SOURCE_DIR=${ISOLATE_SOURCE})
+endif()
+if(MODE STREQUAL "add_subdirectory")
+  list(APPEND args -DBUILD_SHARED_LIBS=ON)
 endif()
 run(${CMAKE_COMMAND} -S ${ISOLATE_SOURCE}/tests/consumer -B ${WORK}/build ${args})
 run(${CMAKE_COMMAND} --build ${WORK}/build)

@@ -291,6 +291,9 @@ TEST_F(ProcessIsolate, UnregisteredExceptionTypesComeBackAsJobError) {
 }
 
 TEST_F(ProcessIsolate, JobUnknownToTheWorkerExecutableIsAnIsolateErrorNamingIt) {
+#ifndef ISOLATE_GENERIC_WORKER
+  GTEST_SKIP() << "built without the tools (ISOLATE_TOOLS=OFF): no isolate-worker";
+#else
   RunOptions options{.backend = Backend::process, .worker_executable = ISOLATE_GENERIC_WORKER};
   try {
     CancellableIsolate::run(echo, std::string("x"), {}, options).get();
@@ -298,6 +301,7 @@ TEST_F(ProcessIsolate, JobUnknownToTheWorkerExecutableIsAnIsolateErrorNamingIt) 
   } catch (const IsolateError& e) {
     EXPECT_NE(std::string(e.what()).find("'test.echo' is not defined"), std::string::npos) << e.what();
   }
+#endif
 }
 
 TEST_F(ProcessIsolate, MissingWorkerExecutableIsAnIsolateErrorNamingIt) {
