@@ -33,18 +33,27 @@ enum class Format { cbor, msgpack, bson };
 std::vector<std::uint8_t> encode(Format f) {
   std::vector<std::uint8_t> out;
   switch (f) {
-    case Format::cbor: nlohmann::json::to_cbor(sample().array, out); break;
-    case Format::msgpack: nlohmann::json::to_msgpack(sample().array, out); break;
-    case Format::bson: nlohmann::json::to_bson(sample().object, out); break;
+    case Format::cbor:
+      nlohmann::json::to_cbor(sample().array, out);
+      break;
+    case Format::msgpack:
+      nlohmann::json::to_msgpack(sample().array, out);
+      break;
+    case Format::bson:
+      nlohmann::json::to_bson(sample().object, out);
+      break;
   }
   return out;
 }
 
 nlohmann::json decode(Format f, const std::vector<std::uint8_t>& bytes) {
   switch (f) {
-    case Format::cbor: return nlohmann::json::from_cbor(bytes);
-    case Format::msgpack: return nlohmann::json::from_msgpack(bytes);
-    case Format::bson: return nlohmann::json::from_bson(bytes);
+    case Format::cbor:
+      return nlohmann::json::from_cbor(bytes);
+    case Format::msgpack:
+      return nlohmann::json::from_msgpack(bytes);
+    case Format::bson:
+      return nlohmann::json::from_bson(bytes);
   }
   return {};
 }

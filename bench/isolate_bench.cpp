@@ -46,7 +46,8 @@ isolate::Job<std::string, std::string> spin("bench.spin", [](const std::string& 
   for (;;) n.fetch_add(1, std::memory_order_relaxed);
 });
 isolate::Job<std::span<const std::uint8_t>, std::vector<std::uint8_t>> echo_view(
-    "bench.echo-view", [](const std::span<const std::uint8_t>& bytes) { return std::vector<std::uint8_t>(bytes.begin(), bytes.end()); });
+    "bench.echo-view",
+    [](const std::span<const std::uint8_t>& bytes) { return std::vector<std::uint8_t>(bytes.begin(), bytes.end()); });
 isolate::Job<std::span<const std::uint8_t>, std::span<const std::uint8_t>> echo_in_place(
     "bench.echo-in-place", [](const std::span<const std::uint8_t>& in) { return in; });
 isolate::Job<std::string, int> worker_pid("bench.pid", [](const std::string&) { return static_cast<int>(::getpid()); });
@@ -114,7 +115,6 @@ void BM_Rss(benchmark::State& state) {
 }
 BENCHMARK(BM_Rss)->Iterations(1);  // first: before any large payload grows the heaps
 
-
 // ---- cold run vs raw spawn ------------------------------------------------------------------
 
 void BM_RawSpawnExecReap(benchmark::State& state) {
@@ -127,7 +127,8 @@ void BM_RawSpawnExecReap(benchmark::State& state) {
 BENCHMARK(BM_RawSpawnExecReap)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
 
 void BM_ColdRun(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(isolate::CancellableIsolate::run(noop, std::string("x"), {}, kProcess).get());
+  for (auto _ : state)
+    benchmark::DoNotOptimize(isolate::CancellableIsolate::run(noop, std::string("x"), {}, kProcess).get());
 }
 BENCHMARK(BM_ColdRun)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
 
@@ -244,7 +245,8 @@ void BM_FreshBufferCopy(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0)) << 20;
   std::vector<std::uint8_t> source(n, 1);
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(source.data()), n);
-  for (auto _ : state) benchmark::DoNotOptimize(isolate::detail::Codec<std::vector<std::uint8_t>>::decode(bytes).data());
+  for (auto _ : state)
+    benchmark::DoNotOptimize(isolate::detail::Codec<std::vector<std::uint8_t>>::decode(bytes).data());
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n));
 }
 BENCHMARK(BM_FreshBufferCopy)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();

@@ -14,12 +14,12 @@
 #include <string>
 
 namespace isolate::examples {
-const char* const kWords[] = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
-                              "kappa", "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma", "tau",
-                              "upsilon", "phi", "chi", "psi", "omega", "apple", "banana", "cherry", "date",
-                              "elder", "fig", "grape", "honeydew", "kiwi", "lemon", "mango", "orange"};
-const char* const kCities[] = {"Zürich", "München", "São Paulo", "Kraków", "東京", "Reykjavík",
-                               "New York", "Île-de-France", "Αθήνα", "Москва", "Cairo", "Lagos"};
+const char* const kWords[] = {"alpha", "beta",    "gamma", "delta", "epsilon",  "zeta",    "eta",   "theta",  "iota",
+                              "kappa", "lambda",  "mu",    "nu",    "xi",       "omicron", "pi",    "rho",    "sigma",
+                              "tau",   "upsilon", "phi",   "chi",   "psi",      "omega",   "apple", "banana", "cherry",
+                              "date",  "elder",   "fig",   "grape", "honeydew", "kiwi",    "lemon", "mango",  "orange"};
+const char* const kCities[] = {"Zürich",   "München",       "São Paulo", "Kraków", "東京",  "Reykjavík",
+                               "New York", "Île-de-France", "Αθήνα",     "Москва", "Cairo", "Lagos"};
 const char* const kEvents[] = {"login", "logout", "purchase", "refund", "view", "click", "error"};
 
 class Generator {
@@ -37,7 +37,8 @@ class Generator {
     }
     nlohmann::json history = nlohmann::json::array();
     for (auto n = below(5); n > 0; --n) {
-      history.push_back({{"t", 1'690'000'000 + below(10'000'000)}, {"event", kEvents[below(7)]}, {"ok", uniform() < 0.9}});
+      history.push_back(
+          {{"t", 1'690'000'000 + below(10'000'000)}, {"event", kEvents[below(7)]}, {"ok", uniform() < 0.9}});
     }
     return {
         {"id", id},
@@ -76,7 +77,6 @@ class Generator {
   }
   std::mt19937_64 random_;
 };
-
 
 /// A compact JSON array of records, about `target_bytes` long.
 inline std::string make_json_document(std::uint64_t target_bytes, std::uint64_t seed = 20240601) {

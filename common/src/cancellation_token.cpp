@@ -36,8 +36,7 @@ void CancellationCallback::reset() noexcept {
 
 CancellationToken::CancellationToken() : state_(std::make_shared<detail::TokenState>()) {}
 
-CancellationToken::CancellationToken(std::shared_ptr<detail::TokenState> state) noexcept
-    : state_(std::move(state)) {}
+CancellationToken::CancellationToken(std::shared_ptr<detail::TokenState> state) noexcept : state_(std::move(state)) {}
 
 bool CancellationToken::is_cancelled() const noexcept { return state_->is_cancelled(); }
 
@@ -92,8 +91,7 @@ struct CancelOnStop {
 CancellationToken CancellationToken::from(std::stop_token stop) {
   CancellationToken token;
   if (!stop.stop_possible()) return token;
-  auto link = std::make_shared<std::stop_callback<CancelOnStop>>(std::move(stop),
-                                                                 CancelOnStop{token.state_});
+  auto link = std::make_shared<std::stop_callback<CancelOnStop>>(std::move(stop), CancelOnStop{token.state_});
   token.state_->keep_alive(std::move(link));
   return token;
 }

@@ -33,8 +33,8 @@ class Registry {
     std::lock_guard lock(mutex_);
     if (by_name_.count(name) != 0) fail_at_startup("two exception types are registered as '" + name + "'");
     if (by_type_.count(type) != 0) {
-      fail_at_startup("exception type " + demangle(type.name()) + " is registered twice (as '" +
-                      by_type_.at(type) + "' and '" + name + "')");
+      fail_at_startup("exception type " + demangle(type.name()) + " is registered twice (as '" + by_type_.at(type) +
+                      "' and '" + name + "')");
     }
     by_type_.emplace(type, name);
     by_name_.emplace(std::move(name), std::move(factory));
@@ -76,7 +76,8 @@ class Registry {
     builtin<std::range_error>("std::range_error");
     builtin<std::overflow_error>("std::overflow_error");
     builtin<std::underflow_error>("std::underflow_error");
-    add(typeid(std::bad_alloc), "std::bad_alloc", [](const std::string&) { return std::make_exception_ptr(std::bad_alloc()); });
+    add(typeid(std::bad_alloc), "std::bad_alloc",
+        [](const std::string&) { return std::make_exception_ptr(std::bad_alloc()); });
     builtin<IsolateError>("isolate::IsolateError");
     builtin<CancelledException>("isolate::CancelledException");
   }

@@ -19,7 +19,7 @@ void prepare_fresh_memory(void* p, std::size_t n) noexcept {
   const auto first = (reinterpret_cast<std::uintptr_t>(p) + page - 1) & ~(page - 1);
   const auto last = (reinterpret_cast<std::uintptr_t>(p) + n) & ~(page - 1);
   if (last <= first) return;
-  auto* start = reinterpret_cast<void*>(first);
+  auto* start = reinterpret_cast<void*>(first);  // NOLINT(performance-no-int-to-ptr): page-aligning an address
   const std::size_t length = last - first;
   const int saved_errno = errno;
   // Both are hints. Either may fail (no THP, a kernel before 5.14, an unusual mapping); a failed

@@ -1,7 +1,7 @@
 // signal_text.cpp — signal_text.
 #include "signal_text.hpp"
 
-#include <string.h>  // sigabbrev_np (glibc)
+#include <cstring>  // sigabbrev_np (glibc)
 
 namespace isolate::detail {
 

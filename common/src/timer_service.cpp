@@ -1,6 +1,6 @@
 // timer_service.cpp — one thread, an ordered map of deadlines.
-#include <isolate/detail/timer_service.hpp>
 #include <isolate/detail/executor.hpp>
+#include <isolate/detail/timer_service.hpp>
 
 #include <atomic>
 #include <condition_variable>

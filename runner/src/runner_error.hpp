@@ -18,7 +18,7 @@ namespace isolate::detail {
 /// Inside a catch block: the exception being handled if it is an IsolateError or bad_alloc, else
 /// an IsolateError "isolate: <doing>: <what()>". Never throws (falls back to the original).
 inline std::exception_ptr current_exception_as_isolate_error(const char* doing) noexcept {
-  const auto original = std::current_exception();
+  auto original = std::current_exception();
   try {
     std::rethrow_exception(original);
   } catch (const IsolateError&) {

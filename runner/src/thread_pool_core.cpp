@@ -37,9 +37,9 @@ class ThreadPoolCore final : public PoolCore, public std::enable_shared_from_thi
   void submit(std::shared_ptr<PoolTask> task) override {
     if (generation_ != fork_generation()) {
       if (task->completion.claim()) {
-        task->completion.fail(std::make_exception_ptr(IsolateError(
-            "isolate: this IsolatePool was made before this process was forked: its threads do not exist "
-            "here. Make a pool in the child")));
+        task->completion.fail(std::make_exception_ptr(
+            IsolateError("isolate: this IsolatePool was made before this process was forked: its threads do not exist "
+                         "here. Make a pool in the child")));
       }
       return;
     }

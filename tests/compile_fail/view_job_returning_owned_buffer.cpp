@@ -1,3 +1,4 @@
+// expect: would leave the view dangling
 // Must not compile: a job whose Out is std::string_view but whose function returns a std::string
 // (a temporary: the view would dangle once the function returns).
 #include <isolate/isolate.hpp>

@@ -202,10 +202,11 @@ void run_storm(const char* name, Backend backend, bool pool, const Job<std::stri
   EXPECT_TRUE(eventually([&] { return open_fd_count() == fds; }, 10s))
       << "fds: " << open_fd_count() << " after, " << fds << " before";
   EXPECT_EQ(shm_names(), shm);
-  std::printf("[ figures  ] %s: %d jobs in %.1f s, 1-64 in flight: %d values, %d cancelled; %d hung, %d wrong, "
-              "%d registrations left\n",
-              name, figures.jobs.load(), seconds, figures.values.load(), figures.cancelled.load(), figures.hung.load(),
-              figures.wrong.load(), figures.registrations_left.load());
+  std::printf(
+      "[ figures  ] %s: %d jobs in %.1f s, 1-64 in flight: %d values, %d cancelled; %d hung, %d wrong, "
+      "%d registrations left\n",
+      name, figures.jobs.load(), seconds, figures.values.load(), figures.cancelled.load(), figures.hung.load(),
+      figures.wrong.load(), figures.registrations_left.load());
 }
 
 TEST(CancelStorm, OneShotProcessRunsEndAsTheirValueOrTheirTokensExactException) {

@@ -28,9 +28,9 @@ void expect_every_outcome_exact(const ProgramRun& run) {
   ASSERT_TRUE(run.finished) << run.out << run.err;
   EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0) << run.out << run.err;
   for (const std::string how : {"run", "pool"}) {
-    for (const std::string line : {" echo: value\n", " crash: worker_crashed signal 11\n",
-                                   " exit 7: worker_crashed exit 7\n", " cancel: cancelled: stop\n",
-                                   " echo after: value\n"}) {
+    for (const std::string line :
+         {" echo: value\n", " crash: worker_crashed signal 11\n", " exit 7: worker_crashed exit 7\n",
+          " cancel: cancelled: stop\n", " echo after: value\n"}) {
       EXPECT_NE(run.out.find(how + line), std::string::npos) << "missing: " << how << line << run.out << run.err;
     }
   }
@@ -40,7 +40,8 @@ void expect_every_outcome_exact(const ProgramRun& run) {
 // SIGCHLD set to SIG_IGN: the kernel reaps workers itself, and waitid() no longer tells how they
 // ended. The pidfd still does (Linux >= 6.15): a crash is still WorkerCrashed with its signal.
 TEST_F(HostileHost, IgnoredSigchldStillGivesEveryOutcomeExactly) {
-  expect_every_outcome_exact(run_program_in_group({"/proc/self/exe", "--test-program=hostile-host", "sigchld-ignored"}));
+  expect_every_outcome_exact(
+      run_program_in_group({"/proc/self/exe", "--test-program=hostile-host", "sigchld-ignored"}));
 }
 
 // A thread of the host reaps every child (waitpid(-1)), racing the library for its workers.
@@ -50,7 +51,8 @@ TEST_F(HostileHost, AHostThreadReapingEveryChildStillGivesEveryOutcomeExactly) {
 
 // SIGPIPE ignored by the host: workers start with default dispositions, and nothing changes.
 TEST_F(HostileHost, IgnoredSigpipeChangesNothing) {
-  expect_every_outcome_exact(run_program_in_group({"/proc/self/exe", "--test-program=hostile-host", "sigpipe-ignored"}));
+  expect_every_outcome_exact(
+      run_program_in_group({"/proc/self/exe", "--test-program=hostile-host", "sigpipe-ignored"}));
 }
 
 // Where the kernel keeps no exit status for us (no pidfd: kernels < 5.3, or < 6.15 for pidfd
@@ -83,7 +85,8 @@ TEST_F(HostileHost, ExhaustedFdsGiveAnIsolateErrorInTheFutureAndTheLibraryRecove
 #endif
   for (const std::string mode : {"run", "pool"}) {
     for (int free_fds = 0; free_fds <= 6; ++free_fds) {
-      const auto run = run_program_in_group({"/proc/self/exe", "--test-program=fd-exhaust", std::to_string(free_fds), mode});
+      const auto run =
+          run_program_in_group({"/proc/self/exe", "--test-program=fd-exhaust", std::to_string(free_fds), mode});
       SCOPED_TRACE(mode + " with " + std::to_string(free_fds) + " fds free:\n" + run.out + run.err);
       ASSERT_TRUE(run.finished);
       EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
@@ -118,13 +121,13 @@ TEST_F(HostileHost, ForkAfterUseGivesTheChildWorkingRunsAndLeavesTheParentsWorke
   const auto run = run_program_in_group({"/proc/self/exe", "--test-program=fork-after-use"});
   ASSERT_TRUE(run.finished) << run.out << run.err;
   EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0) << run.out << run.err;
-  for (const char* line : {"parent before fork: run() returned; value\n", "parent pool before fork: value\n",
-                           "child run: run() returned; value\n", "child new pool: run() returned; value\n",
-                           "child timeout: cancelled: timed out after",
-                           "child cancel of the parent's run: cancelled: cancelled in the child\n",
-                           "child ended: exit 0\n", "parent pool after fork: value\n",
-                           "parent run in flight after fork: still running\n",
-                           "parent cancel: cancelled: cancelled in the parent\n"}) {
+  for (const char* line :
+       {"parent before fork: run() returned; value\n", "parent pool before fork: value\n",
+        "child run: run() returned; value\n", "child new pool: run() returned; value\n",
+        "child timeout: cancelled: timed out after",
+        "child cancel of the parent's run: cancelled: cancelled in the child\n", "child ended: exit 0\n",
+        "parent pool after fork: value\n", "parent run in flight after fork: still running\n",
+        "parent cancel: cancelled: cancelled in the parent\n"}) {
     EXPECT_NE(run.out.find(line), std::string::npos) << "missing: " << line << "\n" << run.out << run.err;
   }
   EXPECT_NE(run.out.find("child on the parent's pool: isolate_error: isolate: this IsolatePool was made before this "

@@ -12,9 +12,9 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
-#include <cstdlib>
 #include <numeric>
 #include <random>
 #include <thread>
@@ -268,7 +268,8 @@ TEST_F(ProcessIsolate, StandardExceptionsComeBackAsTheirOwnType) {
   expect_rethrown_as<std::out_of_range>("out_of_range", "index 7 out of range");
   expect_rethrown_as<std::runtime_error>("runtime_error", "runtime trouble");
   expect_rethrown_as<std::overflow_error>("overflow_error", "too big");
-  EXPECT_THROW(CancellableIsolate::run(throw_named, std::string("bad_alloc"), {}, process_backend()).get(), std::bad_alloc);
+  EXPECT_THROW(CancellableIsolate::run(throw_named, std::string("bad_alloc"), {}, process_backend()).get(),
+               std::bad_alloc);
 }
 
 TEST_F(ProcessIsolate, RegisteredExceptionTypeComesBackAsItself) {

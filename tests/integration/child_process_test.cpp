@@ -44,8 +44,7 @@ using ::testing::HasSubstr;
 ExitStatus exited(int code) { return ExitStatus{std::nullopt, code}; }
 ExitStatus killed(int signal) { return ExitStatus{signal, std::nullopt}; }
 
-ChildProcess sh(const std::string& script, std::vector<std::string> args = {},
-                const std::vector<int>& fds = {}) {
+ChildProcess sh(const std::string& script, std::vector<std::string> args = {}, const std::vector<int>& fds = {}) {
   args.insert(args.begin(), {"-c", script, "sh"});
   return ChildProcess::spawn("/bin/sh", args, fds);
 }
@@ -221,14 +220,13 @@ TEST(ChildProcess, ChildSeesExactlyStdioAndTheInheritedFds) {
   const int a = memfd("isolate-a");
   const int b = memfd("isolate-b");
   const int not_cloexec = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC: must not leak anyway
-  const int high = ::fcntl(not_cloexec, F_DUPFD, 200);     // nor a high one
+  const int high = ::fcntl(not_cloexec, F_DUPFD, 200);    // nor a high one
   ASSERT_GE(a, 0);
   ASSERT_GE(b, 0);
   ASSERT_GE(not_cloexec, 0);
   ASSERT_GE(high, 200);
 
-  EXPECT_EQ(fds_of_sleeper({b, a}), with_stdio({{3, "/memfd:isolate-b (deleted)"},
-                                                {4, "/memfd:isolate-a (deleted)"}}));
+  EXPECT_EQ(fds_of_sleeper({b, a}), with_stdio({{3, "/memfd:isolate-b (deleted)"}, {4, "/memfd:isolate-a (deleted)"}}));
 
   // The caller still owns its fds, unchanged.
   EXPECT_NE(::fcntl(a, F_GETFD) & FD_CLOEXEC, 0);
@@ -331,8 +329,7 @@ TEST(ChildProcess, NonExecutableFileThrowsIsolateErrorNamingIt) {
   TempDir dir;
   const auto path = dir / "not-executable";
   { std::ofstream(path) << "#!/bin/sh\nexit 0\n"; }
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                         std::filesystem::perms::owner_write);
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   try {
     (void)ChildProcess::spawn(path, {}, {});
     FAIL() << "spawn did not throw";
@@ -362,8 +359,7 @@ TEST(ChildProcess, ConcurrentKillTryReapAndWaitReapExactlyOnce) {
     for (int s = 0; s < kSpawners; ++s) {
       spawners.emplace_back([&, s] {
         for (int i = 0; i < kPerSpawner; ++i) {
-          children[static_cast<std::size_t>(s * kPerSpawner + i)] =
-              std::make_shared<ChildProcess>(sleeper());
+          children[static_cast<std::size_t>(s * kPerSpawner + i)] = std::make_shared<ChildProcess>(sleeper());
         }
       });
     }
@@ -434,9 +430,10 @@ TEST(ChildProcess, ConcurrentSpawnsEachGetTheirOwnFds) {
       const int fd = memfd(name);
       for (int i = 0; i < kRuns; ++i) {
         // Exit 0 only if fd 3 is this thread's memfd and there is no fd 4.
-        auto child = sh("test \"$(readlink /proc/$$/fd/3)\" = \"/memfd:$1 (deleted)\" && "
-                        "! test -e /proc/$$/fd/4",
-                        {name}, {fd});
+        auto child =
+            sh("test \"$(readlink /proc/$$/fd/3)\" = \"/memfd:$1 (deleted)\" && "
+               "! test -e /proc/$$/fd/4",
+               {name}, {fd});
         if (child.wait() == exited(0)) {
           ok.fetch_add(1);
         }

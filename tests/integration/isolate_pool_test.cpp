@@ -27,12 +27,12 @@ class ProcessPool : public ::testing::Test {
   void SetUp() override {
     if (!detail::process_backend_available()) GTEST_SKIP() << "built without the process backend";
   }
-  static PoolOptions options(std::size_t workers) { return PoolOptions{.workers = workers, .backend = Backend::process}; }
+  static PoolOptions options(std::size_t workers) {
+    return PoolOptions{.workers = workers, .backend = Backend::process};
+  }
 };
 
-pid_t worker_pid(IsolatePool& pool) {
-  return pool.run(process_report, std::string()).get().at("pid").get<pid_t>();
-}
+pid_t worker_pid(IsolatePool& pool) { return pool.run(process_report, std::string()).get().at("pid").get<pid_t>(); }
 
 pid_t wait_for_pid_file(const std::filesystem::path& file) {
   EXPECT_TRUE(eventually([&] { return std::filesystem::exists(file); }, 20s)) << "worker never started";
@@ -43,15 +43,18 @@ pid_t wait_for_pid_file(const std::filesystem::path& file) {
 /// ISOLATE_TEST_WORKER_START_DELAY_MS before it attaches). Returns its pid.
 pid_t wait_for_starting_worker() {
   pid_t found = 0;
-  EXPECT_TRUE(eventually([&] {
-    for (const pid_t pid : child_pids()) {
-      if (wait_until_sleeping(pid, 0ms)) {
-        found = pid;
-        return true;
-      }
-    }
-    return false;
-  }, 20s)) << "no worker started";
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (const pid_t pid : child_pids()) {
+          if (wait_until_sleeping(pid, 0ms)) {
+            found = pid;
+            return true;
+          }
+        }
+        return false;
+      },
+      20s))
+      << "no worker started";
   return found;
 }
 
@@ -290,15 +293,17 @@ TEST_F(ProcessPool, WorkerThatNeverBecomesReadyFailsWithIsolateErrorAndStopsResp
   IsolatePool pool(PoolOptions{.workers = 1, .backend = Backend::process, .worker_executable = "/bin/true"});
   EXPECT_THROW(pool.run(echo, std::string("x")).get(), IsolateError);
   // After repeated start failures the pool says so at once instead of respawning forever.
-  ASSERT_TRUE(eventually([&] {
-    auto f = pool.run(echo, std::string("y"));
-    try {
-      f.get();
-    } catch (const IsolateError& e) {
-      return std::string(e.what()).find("before attaching to its job") != std::string::npos;
-    }
-    return false;
-  }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto f = pool.run(echo, std::string("y"));
+        try {
+          f.get();
+        } catch (const IsolateError& e) {
+          return std::string(e.what()).find("before attaching to its job") != std::string::npos;
+        }
+        return false;
+      },
+      20s));
 }
 
 // A cancel kills the job's worker even while that worker is still starting. The pool must count

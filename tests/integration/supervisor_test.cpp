@@ -36,8 +36,7 @@ ExitStatus exited(int code) { return ExitStatus{std::nullopt, code}; }
 ExitStatus killed(int signal) { return ExitStatus{signal, std::nullopt}; }
 
 std::shared_ptr<ChildProcess> spawn_shared(const std::string& script, bool use_pidfd = true) {
-  return std::make_shared<ChildProcess>(
-      ChildProcess::spawn("/bin/sh", {"-c", script}, {}, use_pidfd));
+  return std::make_shared<ChildProcess>(ChildProcess::spawn("/bin/sh", {"-c", script}, {}, use_pidfd));
 }
 
 std::shared_ptr<ChildProcess> sleeper(bool use_pidfd = true) {
@@ -45,8 +44,7 @@ std::shared_ptr<ChildProcess> sleeper(bool use_pidfd = true) {
 }
 
 /// Watches `child` and returns a future of (status, ran on the supervisor thread).
-std::future<std::pair<ExitStatus, bool>> watch(Supervisor& supervisor,
-                                               std::shared_ptr<ChildProcess> child) {
+std::future<std::pair<ExitStatus, bool>> watch(Supervisor& supervisor, std::shared_ptr<ChildProcess> child) {
   auto promise = std::make_shared<std::promise<std::pair<ExitStatus, bool>>>();
   auto future = promise->get_future();
   const bool accepted = supervisor.watch(std::move(child), [&supervisor, promise](ExitStatus s) {
@@ -186,8 +184,7 @@ TEST(Supervisor, ChildrenSpawnedFromTheSupervisorStartWithAnEmptySignalMask) {
   }));
   auto [supervisor_mask, child] = spawned.get_future().get();
   EXPECT_NE(supervisor_mask, "0000000000000000") << "the supervisor thread blocks signals";
-  EXPECT_EQ(proc_status_field("/proc/" + std::to_string(child->pid()) + "/status", "SigBlk"),
-            "0000000000000000");
+  EXPECT_EQ(proc_status_field("/proc/" + std::to_string(child->pid()) + "/status", "SigBlk"), "0000000000000000");
 }
 
 extern "C" void test_sigchld_handler(int /*signal*/) {}
@@ -270,16 +267,14 @@ TEST(SupervisorDeathTest, ExitFromTheSupervisorThreadKillsChildrenWithoutHanging
   // The "threadsafe" style re-executes this binary for the statement: the file is named after
   // the test process, which is the statement's parent.
   auto pid_file = [](pid_t test_process) {
-    return std::filesystem::temp_directory_path() /
-           ("isolate-supervisor-death-" + std::to_string(test_process));
+    return std::filesystem::temp_directory_path() / ("isolate-supervisor-death-" + std::to_string(test_process));
   };
   EXPECT_EXIT(
       {
         auto& supervisor = Supervisor::instance();
         auto child = sleeper();
         std::ofstream(pid_file(::getppid())) << child->pid();
-        if (!supervisor.watch(child, [](ExitStatus) {}) ||
-            !supervisor.post([] { std::exit(3); })) {
+        if (!supervisor.watch(child, [](ExitStatus) {}) || !supervisor.post([] { std::exit(3); })) {
           std::_Exit(1);
         }
         child.reset();

@@ -63,7 +63,8 @@ TEST_F(ProcessIsolate, OneTokenCancellingManyRunsFromManyThreadsLeavesNoWorker) 
   std::vector<std::thread> starters;
   for (int t = 0; t < 4; ++t) {
     starters.emplace_back([&, t] {
-      for (int i = t; i < 24; i += 4) runs[static_cast<std::size_t>(i)] = CancellableIsolate::run(spin, std::string(), token, process_backend());
+      for (int i = t; i < 24; i += 4)
+        runs[static_cast<std::size_t>(i)] = CancellableIsolate::run(spin, std::string(), token, process_backend());
     });
   }
   std::thread canceller([&] { token.cancel("all at once"); });

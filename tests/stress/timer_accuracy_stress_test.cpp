@@ -57,7 +57,7 @@ bool is_timeout(const std::exception_ptr& e) {
 }
 
 struct Slot {
-  Clock::time_point deadline{};            // earliest allowed firing time
+  Clock::time_point deadline{};           // earliest allowed firing time
   std::atomic<std::int64_t> fired_ns{0};  // steady_clock ticks of the firing, 0 = not yet
   std::atomic<bool> timed_out{false};
 };
@@ -111,8 +111,8 @@ TEST(TimerAccuracyStress, FiveThousandTimeoutTokensFireNotBeforeTheirDeadlinesWi
   EXPECT_LE(threads_after - threads_before, kThreadSlack);
   EXPECT_LE(firing_threads.size(), 1U) << "timeout callbacks ran on several threads";
   std::cout << "[ info     ] worst lateness "
-            << std::chrono::duration_cast<std::chrono::microseconds>(worst_lateness).count() << " us over "
-            << kTokens << " tokens (informational, not asserted)\n";
+            << std::chrono::duration_cast<std::chrono::microseconds>(worst_lateness).count() << " us over " << kTokens
+            << " tokens (informational, not asserted)\n";
 }
 
 TEST(TimerAccuracyStress, FiveThousandLazyTokensStartTheirClocksAtRegistration) {

@@ -158,8 +158,8 @@ TEST(TokenStress, ResetRacingCancelNeverReturnsWhileItsCallbackRunsAndNeverRunsI
       },
       [&](int round) {
         for (std::size_t i = 0; i < registrations.size(); ++i) {
-          ASSERT_NE(state_when_reset[i], 1) << "reset() returned while callback " << i << " ran (round " << round
-                                            << ")";
+          ASSERT_NE(state_when_reset[i], 1)
+              << "reset() returned while callback " << i << " ran (round " << round << ")";
           if (state_when_reset[i] == 0) {
             ASSERT_EQ(state[i].load(), 0) << "callback " << i << " ran after its reset() returned";
           }
@@ -277,7 +277,9 @@ TEST(TokenStress, MergedTokensOverSharedInputsRunOnceAndLeaveNoRegistrationBehin
                                       : (i % 3 == 1) ? MergedCancellationToken{{b, a}}
                                                      : MergedCancellationToken{{b, MergedCancellationToken{{a, b}}}};
           // Churn: a registration that is dropped at once, racing the cancel of a.
-          { auto churn = m.on_cancel([](std::exception_ptr) {}); }
+          {
+            auto churn = m.on_cancel([](std::exception_ptr) {});
+          }
           kept[t].push_back(m.on_cancel([&, slot](std::exception_ptr) { runs[slot].fetch_add(1); }));
           merged[t].push_back(std::move(m));
         }

@@ -2,10 +2,10 @@
 // inspection, waiting with a deadline.
 #pragma once
 
+#include <signal.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -78,13 +78,10 @@ inline std::string read_file(const std::filesystem::path& path) {
 }
 
 /// True when no process (not even a zombie) has this pid.
-inline bool pid_gone(pid_t pid) {
-  return !std::filesystem::exists("/proc/" + std::to_string(pid));
-}
+inline bool pid_gone(pid_t pid) { return !std::filesystem::exists("/proc/" + std::to_string(pid)); }
 
 /// The value of a "Key:" line in /proc/<pid>/status (or .../task/<tid>/status), "" if absent.
-inline std::string proc_status_field(const std::filesystem::path& status_file,
-                                     const std::string& key) {
+inline std::string proc_status_field(const std::filesystem::path& status_file, const std::string& key) {
   std::ifstream in(status_file);
   std::string line;
   while (std::getline(in, line)) {
@@ -121,26 +118,24 @@ inline bool eventually(const std::function<bool()>& condition,
 
 /// Waits until process `pid` is blocked in nanosleep/clock_nanosleep (e.g. /bin/sleep after its
 /// start-up, when it holds exactly the fds it will keep). False on timeout or if it is gone.
-inline bool wait_until_sleeping(pid_t pid,
-                                std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+inline bool wait_until_sleeping(pid_t pid, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   const std::string path = "/proc/" + std::to_string(pid) + "/syscall";
   return eventually(
       [&] {
         std::string number;
         std::ifstream(path) >> number;
-        return number == std::to_string(SYS_clock_nanosleep) ||
-               number == std::to_string(SYS_nanosleep);
+        return number == std::to_string(SYS_clock_nanosleep) || number == std::to_string(SYS_nanosleep);
       },
       timeout);
 }
 
 /// How a program run by run_program_in_group ended.
 struct ProgramRun {
-  bool finished = false;  // exited (or was killed by a signal) before the deadline
-  int status = 0;         // its wait status
+  bool finished = false;           // exited (or was killed by a signal) before the deadline
+  int status = 0;                  // its wait status
   bool group_left_behind = false;  // a process of its group outlived it (killed by the helper)
-  std::string out;        // its standard output
-  std::string err;        // its standard error
+  std::string out;                 // its standard output
+  std::string err;                 // its standard error
 };
 
 /// Runs `argv` (argv[0] is the executable) in a process group of its own, with its standard
@@ -189,8 +184,7 @@ inline std::map<int, std::string> open_fds(pid_t pid) {
   std::error_code error;
   const std::filesystem::path dir = "/proc/" + std::to_string(pid) + "/fd";
   for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    fds[std::stoi(entry.path().filename().string())] =
-        std::filesystem::read_symlink(entry.path(), error).string();
+    fds[std::stoi(entry.path().filename().string())] = std::filesystem::read_symlink(entry.path(), error).string();
   }
   return fds;
 }

@@ -7,8 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
-#include <cstdint>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -44,8 +44,10 @@ void write_pid(const std::string& file) {
 
 Job<std::string, std::string> echo("test.echo", [](const std::string& in) { return in; });
 
-Job<std::vector<std::uint8_t>, std::vector<std::uint8_t>> echo_bytes(
-    "test.echo-bytes", [](const std::vector<std::uint8_t>& in) { return in; });
+Job<std::vector<std::uint8_t>, std::vector<std::uint8_t>> echo_bytes("test.echo-bytes",
+                                                                     [](const std::vector<std::uint8_t>& in) {
+                                                                       return in;
+                                                                     });
 
 Job<nlohmann::json, nlohmann::json> echo_json("test.echo-json", [](const nlohmann::json& in) { return in; });
 
@@ -129,11 +131,12 @@ Job<std::string_view, std::string> view_reverse("test.view-reverse", [](const st
   return std::string(in.rbegin(), in.rend());
 });
 
-Job<std::span<const std::uint8_t>, std::uint64_t> span_sum("test.span-sum", [](const std::span<const std::uint8_t>& in) {
-  std::uint64_t sum = 0;
-  for (auto b : in) sum += b;
-  return sum;
-});
+Job<std::span<const std::uint8_t>, std::uint64_t> span_sum("test.span-sum",
+                                                           [](const std::span<const std::uint8_t>& in) {
+                                                             std::uint64_t sum = 0;
+                                                             for (auto b : in) sum += b;
+                                                             return sum;
+                                                           });
 
 Job<std::span<const std::uint8_t>, std::span<const std::uint8_t>> echo_span(
     "test.echo-span", [](const std::span<const std::uint8_t>& in) { return in; });
@@ -146,14 +149,12 @@ Job<std::string_view, std::string_view> view_static("test.view-static", [](const
   return std::string_view("static bytes");
 });
 
-Job<std::string, std::string_view> owned_head("test.owned-head", [](const std::string& in) {
-  return std::string_view(in).substr(0, 3);
-});
+Job<std::string, std::string_view> owned_head("test.owned-head",
+                                              [](const std::string& in) { return std::string_view(in).substr(0, 3); });
 
 std::string_view preset_output;
-Job<std::string_view, std::string_view> returns_preset("test.returns-preset", [](const std::string_view&) {
-  return preset_output;
-});
+Job<std::string_view, std::string_view> returns_preset("test.returns-preset",
+                                                       [](const std::string_view&) { return preset_output; });
 
 Job<std::string_view, std::string> spin_view("test.spin-view", [](const std::string_view&) -> std::string {
   std::atomic<std::uint64_t> n{0};

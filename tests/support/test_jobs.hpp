@@ -10,9 +10,9 @@
 #include <atomic>
 #include <cstdint>
 #include <span>
-#include <string_view>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace isolate::test {
@@ -42,29 +42,29 @@ struct DerivedInvalidArgument : std::invalid_argument {
 extern Job<std::string, std::string> echo;
 extern Job<std::vector<std::uint8_t>, std::vector<std::uint8_t>> echo_bytes;
 extern Job<nlohmann::json, nlohmann::json> echo_json;
-extern Job<Point, Point> mirror_point;            // returns {y, x, label + "!"}
-extern Job<std::string, std::string> spin;           // input: a file to write the pid to ("" none)
-extern Job<int, int> sleep_ms;                       // sleeps N ms, returns N
-extern Job<std::string, std::string> crash;          // SIGSEGV
-extern Job<std::string, std::string> abort_job;      // std::abort
-extern Job<int, int> exit_with;                      // _exit(N) without a result
-extern Job<std::string, std::string> throw_named;    // throws the type named by the input
-extern Job<std::int64_t, std::int64_t> alloc_mib;    // allocates and touches N MiB
-extern Job<std::string, nlohmann::json> process_report;  // pid, ppid, open fds, stdio, SigBlk, SigIgn
-extern Job<std::string, std::string> read_stdin;         // what it reads from fd 0 until EOF (at most 1 MiB)
+extern Job<Point, Point> mirror_point;                              // returns {y, x, label + "!"}
+extern Job<std::string, std::string> spin;                          // input: a file to write the pid to ("" none)
+extern Job<int, int> sleep_ms;                                      // sleeps N ms, returns N
+extern Job<std::string, std::string> crash;                         // SIGSEGV
+extern Job<std::string, std::string> abort_job;                     // std::abort
+extern Job<int, int> exit_with;                                     // _exit(N) without a result
+extern Job<std::string, std::string> throw_named;                   // throws the type named by the input
+extern Job<std::int64_t, std::int64_t> alloc_mib;                   // allocates and touches N MiB
+extern Job<std::string, nlohmann::json> process_report;             // pid, ppid, open fds, stdio, SigBlk, SigIgn
+extern Job<std::string, std::string> read_stdin;                    // what it reads from fd 0 until EOF (at most 1 MiB)
 extern Job<std::string_view, std::string> view_reverse;             // input read in place
 extern Job<std::span<const std::uint8_t>, std::uint64_t> span_sum;  // input read in place
-extern Job<std::string_view, std::string> spin_view;     // never returns (view input)
-extern Job<std::string_view, std::string> view_mapping;  // the /proc/self/maps path holding its input
+extern Job<std::string_view, std::string> spin_view;                // never returns (view input)
+extern Job<std::string_view, std::string> view_mapping;             // the /proc/self/maps path holding its input
 extern Job<std::span<const std::uint8_t>, std::span<const std::uint8_t>> echo_span;  // returns its input view
-extern Job<std::string_view, std::string_view> view_tail;    // its input without the first byte (a view of it)
-extern Job<std::string_view, std::string_view> view_static;  // a view of a static string, whatever the input
-extern Job<std::string, std::string_view> owned_head;        // a view of its owned input's first 3 bytes
-extern std::string_view preset_output;                        // what returns_preset returns
+extern Job<std::string_view, std::string_view> view_tail;       // its input without the first byte (a view of it)
+extern Job<std::string_view, std::string_view> view_static;     // a view of a static string, whatever the input
+extern Job<std::string, std::string_view> owned_head;           // a view of its owned input's first 3 bytes
+extern std::string_view preset_output;                          // what returns_preset returns
 extern Job<std::string_view, std::string_view> returns_preset;  // returns preset_output (unit tests)
-extern Job<std::string, std::string> wait_for_stop;     // thread backend: returns as soon as stop is requested
-extern std::atomic<int> wait_for_stop_started;           // thread backend: counts wait_for_stop calls begun
-extern Job<std::string, std::string> corrupt_response;  // claims a response larger than the segment
+extern Job<std::string, std::string> wait_for_stop;             // thread backend: returns as soon as stop is requested
+extern std::atomic<int> wait_for_stop_started;                  // thread backend: counts wait_for_stop calls begun
+extern Job<std::string, std::string> corrupt_response;          // claims a response larger than the segment
 /// Dies (or fails) the way its input names: "segv" (a real null write), "stack-overflow",
 /// "abort", "terminate" (an exception out of a noexcept function), "bus", "fpe", "ill", "kill"
 /// (SIGKILL to itself, as the OOM killer would), "exit-0" / "exit-3" (exit without a result),

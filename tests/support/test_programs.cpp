@@ -102,7 +102,8 @@ int fork_after_use() {
     auto on_parents_pool = pool.run(echo, std::string("x"));
     std::printf("child on the parent's pool: %s\n", outcome_of(on_parents_pool).c_str());
     std::printf("child new pool: %s\n", run_one_job(true, no_pool).c_str());
-    auto timed = CancellableIsolate::run(sleep_ms, 60'000, TimeoutCancellationToken(std::chrono::milliseconds(200)), process);
+    auto timed =
+        CancellableIsolate::run(sleep_ms, 60'000, TimeoutCancellationToken(std::chrono::milliseconds(200)), process);
     std::printf("child timeout: %s\n", outcome_of(timed).c_str());
     in_flight.cancel("cancelled in the child");
     std::printf("child cancel of the parent's run: %s\n", outcome_of(running).c_str());
@@ -130,7 +131,8 @@ void run_every_outcome() {
   for (const bool on_pool : {false, true}) {
     const char* how = on_pool ? "pool" : "run";
     auto run = [&](const auto& job, auto input, CancellationToken token = {}) {
-      return on_pool ? pool.run(job, std::move(input), token) : CancellableIsolate::run(job, std::move(input), token, process);
+      return on_pool ? pool.run(job, std::move(input), token)
+                     : CancellableIsolate::run(job, std::move(input), token, process);
     };
     auto echoed = run(echo, std::string("x"));
     std::printf("%s echo: %s\n", how, outcome_of(echoed).c_str());

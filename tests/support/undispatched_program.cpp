@@ -18,7 +18,8 @@ int main() {  // deliberately without run_worker_if_requested
       isolate::IsolatePool workers({.workers = 1, .backend = isolate::Backend::process});
       out = workers.run(shout, std::string("hi")).get();
     } else {
-      out = isolate::CancellableIsolate::run(shout, std::string("hi"), {}, {.backend = isolate::Backend::process}).get();
+      out =
+          isolate::CancellableIsolate::run(shout, std::string("hi"), {}, {.backend = isolate::Backend::process}).get();
     }
     std::printf("%s\n", out.c_str());
     return 0;

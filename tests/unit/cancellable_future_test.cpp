@@ -361,8 +361,8 @@ TEST(RunCancellableStopToken, FnTakingAStopTokenSeesStopRequestedOnCancel) {
 }
 
 TEST(RunCancellableStopToken, FnTakingAStopTokenGetsOneNotRequestedAndItsValueIsKept) {
-  auto future = run_cancellable(
-      [](std::stop_token stop) { return stop.stop_possible() && !stop.stop_requested(); }, CancellationToken{});
+  auto future = run_cancellable([](std::stop_token stop) { return stop.stop_possible() && !stop.stop_requested(); },
+                                CancellationToken{});
   EXPECT_TRUE(future.get());
 }
 
@@ -390,19 +390,22 @@ TEST(RunCancellableStopToken, FnTakingAStopTokenNeverRunsForAnAlreadyCancelledTo
 TEST(RunDelayed, RunsFnNotBeforeTheDelayAndDeliversItsValue) {
   const auto delay = 30ms;
   const auto called = Clock::now();
-  auto future = run_delayed(delay, [] { return Clock::now(); }, CancellationToken{});
+  auto future = run_delayed(
+      delay, [] { return Clock::now(); }, CancellationToken{});
 
   ASSERT_TRUE(ready_within_sanity_bound(future));
   EXPECT_GE(future.get() - called, delay) << "fn ran before its delay";
 }
 
 TEST(RunDelayed, DeliversFnsException) {
-  auto future = run_delayed(1ms, []() -> int { throw TestError{"delayed"}; }, CancellationToken{});
+  auto future = run_delayed(
+      1ms, []() -> int { throw TestError{"delayed"}; }, CancellationToken{});
   EXPECT_THROW((void)future.get(), TestError);
 }
 
 TEST(RunDelayed, ZeroDelayRunsFn) {
-  auto future = run_delayed(0ns, [] { return 4; }, CancellationToken{});
+  auto future = run_delayed(
+      0ns, [] { return 4; }, CancellationToken{});
   EXPECT_EQ(future.get(), 4);
 }
 
@@ -450,14 +453,16 @@ TEST(RunDelayed, CancelWhileFnRunsCompletesAtOnce) {
 
 TEST(RunDelayed, ReleasesItsRegistrationOnceTheFutureHoldsAValue) {
   const CancellationToken token;
-  auto future = run_delayed(1ms, [] { return 1; }, token);
+  auto future = run_delayed(
+      1ms, [] { return 1; }, token);
   EXPECT_EQ(future.get(), 1);
   EXPECT_FALSE(token.has_callbacks());
 }
 
 TEST(RunDelayed, HoldsARegistrationDuringTheDelayAndReleasesItOnCancel) {
   CancellationToken token;
-  auto future = run_delayed(std::chrono::hours{1}, [] { return 1; }, token);
+  auto future = run_delayed(
+      std::chrono::hours{1}, [] { return 1; }, token);
   EXPECT_TRUE(token.has_callbacks()) << "it must hold a registration during the delay";
 
   token.cancel();
@@ -469,7 +474,8 @@ TEST(RunDelayed, HoldsARegistrationDuringTheDelayAndReleasesItOnCancel) {
 TEST(RunDelayed, ReleasesMergedInputsOnceTheFutureIsReady) {
   const CancellationToken a;
   const CancellationToken b;
-  auto future = run_delayed(1ms, [] { return 1; }, MergedCancellationToken{{a, b}});
+  auto future = run_delayed(
+      1ms, [] { return 1; }, MergedCancellationToken{{a, b}});
   EXPECT_EQ(future.get(), 1);
   EXPECT_FALSE(a.has_callbacks());
   EXPECT_FALSE(b.has_callbacks());
@@ -478,7 +484,8 @@ TEST(RunDelayed, ReleasesMergedInputsOnceTheFutureIsReady) {
 TEST(RunDelayed, LongDelayCancelledEarlyReleasesTheWork) {
   CancellationToken token;
   auto witness = std::make_shared<int>(0);
-  auto future = run_delayed(std::chrono::hours{1}, [witness] { return *witness; }, token);
+  auto future = run_delayed(
+      std::chrono::hours{1}, [witness] { return *witness; }, token);
 
   token.cancel();
 

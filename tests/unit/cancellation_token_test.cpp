@@ -107,7 +107,9 @@ TEST(CancellationToken, ResetRegistrationIsNotRun) {
 TEST(CancellationToken, DestroyedRegistrationIsNotRun) {
   CancellationToken token;
   bool ran = false;
-  { auto registration = token.on_cancel([&](std::exception_ptr) { ran = true; }); }
+  {
+    auto registration = token.on_cancel([&](std::exception_ptr) { ran = true; });
+  }
 
   token.cancel();
 
@@ -368,9 +370,8 @@ TEST(CancellationToken, CallbackRegisteredFromInsideACallbackRunsInline) {
   CancellationToken token;
   bool inner_ran = false;
   CancellationCallback inner;
-  auto outer = token.on_cancel([&](std::exception_ptr) {
-    inner = token.on_cancel([&](std::exception_ptr) { inner_ran = true; });
-  });
+  auto outer = token.on_cancel(
+      [&](std::exception_ptr) { inner = token.on_cancel([&](std::exception_ptr) { inner_ran = true; }); });
 
   token.cancel();
 

@@ -22,10 +22,9 @@ namespace {
 using namespace std::chrono_literals;
 
 template <class E>
-constexpr bool copies_and_moves_without_throwing =
-    std::is_nothrow_copy_constructible_v<E> && std::is_nothrow_copy_assignable_v<E> &&
-    std::is_nothrow_move_constructible_v<E> && std::is_nothrow_move_assignable_v<E> &&
-    std::is_nothrow_destructible_v<E>;
+constexpr bool copies_and_moves_without_throwing = std::is_nothrow_copy_constructible_v<E>&&
+    std::is_nothrow_copy_assignable_v<E>&& std::is_nothrow_move_constructible_v<E>&&
+        std::is_nothrow_move_assignable_v<E>&& std::is_nothrow_destructible_v<E>;
 
 static_assert(copies_and_moves_without_throwing<isolate::CancelledException>);
 static_assert(copies_and_moves_without_throwing<isolate::TimeoutException>);

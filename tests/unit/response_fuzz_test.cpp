@@ -13,9 +13,9 @@
 #include <random>
 #include <string>
 
+#include "posix/response.hpp"
 #include "protocol/channel.hpp"
 #include "protocol/layout.hpp"
-#include "posix/response.hpp"
 #include "test_jobs.hpp"
 
 namespace isolate::test {

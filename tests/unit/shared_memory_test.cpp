@@ -28,9 +28,7 @@ using ::testing::HasSubstr;
 bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
 bool has_cloexec(int fd) { return (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0; }
 
-std::string link_of(int fd) {
-  return std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd)).string();
-}
+std::string link_of(int fd) { return std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd)).string(); }
 
 std::set<std::string> dev_shm_entries() {
   std::set<std::string> names;
@@ -60,8 +58,8 @@ TEST(SharedMemory, CreateGivesZeroFilledWritableSegmentOfTheRequestedSize) {
   auto segment = SharedMemory::create(10000);
   ASSERT_NE(segment.data(), nullptr);
   EXPECT_EQ(segment.size(), 10000U);
-  EXPECT_TRUE(std::all_of(segment.data(), segment.data() + segment.size(),
-                          [](std::byte b) { return b == std::byte{0}; }));
+  EXPECT_TRUE(
+      std::all_of(segment.data(), segment.data() + segment.size(), [](std::byte b) { return b == std::byte{0}; }));
   fill(segment, 0, segment.size());
   EXPECT_TRUE(holds_pattern(segment.data(), 0, segment.size()));
 
@@ -251,8 +249,7 @@ TEST(SharedMemory, AdoptOfANonFileThrowsAndClosesIt) {
 
 TEST(SharedMemory, AdoptOfAReadOnlyFdThrowsAndClosesIt) {
   auto segment = SharedMemory::create(4096);
-  const int read_only =
-      ::open(("/proc/self/fd/" + std::to_string(segment.fd())).c_str(), O_RDONLY | O_CLOEXEC);
+  const int read_only = ::open(("/proc/self/fd/" + std::to_string(segment.fd())).c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(read_only, 0);
   try {
     (void)SharedMemory::adopt(read_only);

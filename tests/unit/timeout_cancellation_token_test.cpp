@@ -408,8 +408,7 @@ TEST(TimeoutCancellationToken, DestroyingTheLastHandleStopsTheClockWithoutWaitin
   // Sanity bound only: the point is that destruction does not wait for the hour-long timeout.
   EXPECT_LT(Clock::now() - before_destruction, kSanityBound);
   // The stopped clock must not keep the token's state (and its exception) alive.
-  EXPECT_TRUE(eventually([&] { return watch.expired(); }))
-      << "the timer still holds a destroyed token's state";
+  EXPECT_TRUE(eventually([&] { return watch.expired(); })) << "the timer still holds a destroyed token's state";
 }
 
 TEST(TimeoutCancellationToken, DestroyingTheLastHandleOfALazyTokenWhoseClockRunsReleasesIt) {
@@ -419,8 +418,7 @@ TEST(TimeoutCancellationToken, DestroyingTheLastHandleOfALazyTokenWhoseClockRuns
     const TimeoutCancellationToken token{kNever, lazy(std::make_exception_ptr(PayloadError{std::move(payload)}))};
     auto registration = token.on_cancel([](std::exception_ptr) {});  // starts the clock
   }
-  EXPECT_TRUE(eventually([&] { return watch.expired(); }))
-      << "the timer still holds a destroyed token's state";
+  EXPECT_TRUE(eventually([&] { return watch.expired(); })) << "the timer still holds a destroyed token's state";
 }
 
 TEST(TimeoutCancellationToken, ManyTokensStoppedEarlyAllowLaterTokensToFire) {

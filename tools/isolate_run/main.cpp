@@ -11,7 +11,6 @@
 #include <CLI/CLI.hpp>
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,8 +18,9 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
+#include <csignal>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -241,7 +241,7 @@ int json_stats(const Options& options) {
   {
     // Reading may block for ever (a FIFO without a writer, a pipe that never ends): a Ctrl-C or
     // the timeout then ends the tool at once, from the thread that cancels. No worker exists yet.
-    auto while_reading = token.on_cancel([&name](std::exception_ptr e) {
+    auto while_reading = token.on_cancel([&name](const std::exception_ptr& e) {
       try {
         std::rethrow_exception(e);
       } catch (const isolate::CancelledException& cancel) {
@@ -260,8 +260,8 @@ int json_stats(const Options& options) {
   const char* what_stopped = in_process ? "the parse was stopped" : "the worker was killed";
   isolate::RunOptions run_options{.backend = options.backend, .worker_executable = options.worker};
   try {
-    auto stats = isolate::CancellableIsolate::run(isolate::cli::json_stats, std::string_view(input.bytes.get(), input.size),
-                                                  token, run_options)
+    auto stats = isolate::CancellableIsolate::run(isolate::cli::json_stats,
+                                                  std::string_view(input.bytes.get(), input.size), token, run_options)
                      .get();
     input.bytes.reset();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -297,11 +297,8 @@ int json_stats(const Options& options) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  if (auto code = isolate::run_worker_if_requested(argc, argv)) return *code;
-
+/// The tool itself (main() adds the worker dispatch and a last-resort catch).
+int run_tool(int argc, char** argv) {
   CLI::App app{"isolate-run: run heavy work in a worker process that is killed the instant you cancel"};
   app.require_subcommand(1);
   auto* stats = app.add_subcommand("json-stats", "Parse a JSON document in a worker process and print its statistics");
@@ -314,8 +311,9 @@ int main(int argc, char** argv) {
                     "Stop after this long, counted from the start (reading included): 500ms, 2s, 1.5m (exit code 124)");
   stats->add_option("--backend", backend_text, "Where the parse runs")->check(CLI::IsMember({"process", "thread"}));
   stats->add_option("--worker", options.worker, "Worker executable (default: isolate-run itself; or isolate-worker)");
-  stats->add_option("--max-bytes", max_bytes_text,
-                    "Refuse an input larger than this: 100M, 2G (default: half of this machine's memory; exit code 66)");
+  stats->add_option(
+      "--max-bytes", max_bytes_text,
+      "Refuse an input larger than this: 100M, 2G (default: half of this machine's memory; exit code 66)");
   stats->add_flag("--json", options.as_json, "Print the statistics as JSON");
   stats->footer(
       "Ctrl-C kills the worker at once (exit code 130).\n"
@@ -329,14 +327,15 @@ int main(int argc, char** argv) {
   }
   if (options.file.empty()) {
     if (::isatty(STDIN_FILENO)) {
-      std::fprintf(stderr,
-                   "isolate-run json-stats parses a JSON document in a separate worker process, so a huge or\n"
-                   "hostile document cannot take this process down, and Ctrl-C or --timeout kills the parse at once.\n\n"
-                   "  isolate-run json-stats big.json\n"
-                   "  isolate-run json-stats big.json --timeout 2s --json\n"
-                   "  curl -s https://example.org/data.json | isolate-run json-stats -\n\n"
-                   "%s",
-                   stats->help().c_str());
+      std::fprintf(
+          stderr,
+          "isolate-run json-stats parses a JSON document in a separate worker process, so a huge or\n"
+          "hostile document cannot take this process down, and Ctrl-C or --timeout kills the parse at once.\n\n"
+          "  isolate-run json-stats big.json\n"
+          "  isolate-run json-stats big.json --timeout 2s --json\n"
+          "  curl -s https://example.org/data.json | isolate-run json-stats -\n\n"
+          "%s",
+          stats->help().c_str());
       return kExitUsage;
     }
     options.file = "-";
@@ -359,4 +358,16 @@ int main(int argc, char** argv) {
   }
   options.backend = backend_text == "thread" ? isolate::Backend::thread : isolate::Backend::process;
   return json_stats(options);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (auto code = isolate::run_worker_if_requested(argc, argv)) return *code;
+  try {
+    return run_tool(argc, argv);
+  } catch (const std::exception& e) {  // a bug of the tool's own: say so, never std::terminate
+    report(std::string("internal error: ") + e.what());
+    return kExitCrashed;
+  }
 }

@@ -59,9 +59,9 @@ class Counter final : public nlohmann::json_sax<nlohmann::json> {
   bool parse_error(std::size_t position, const std::string& last_token, const nlohmann::detail::exception& e) override {
     // nlohmann's message quotes the last token whole (a 100,000-digit number, a 1 GB string):
     // keep what is wrong and where, in a bounded message.
-    const std::string what = e.id == 406 ? "a number out of the range of a double (" +
-                                               std::to_string(last_token.size()) + " characters)"
-                                         : bounded(e.what());
+    const std::string what =
+        e.id == 406 ? "a number out of the range of a double (" + std::to_string(last_token.size()) + " characters)"
+                    : bounded(e.what());
     throw std::invalid_argument(what + " [byte " + std::to_string(position) + "]");
   }
 
@@ -99,10 +99,11 @@ nlohmann::json stats_of(const std::string_view& text, JobContext& context) {
   const double parse_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
-  return {{"bytes", text.size()},           {"objects", counter.objects},     {"arrays", counter.arrays},
-          {"strings", counter.strings},     {"numbers", counter.numbers},     {"booleans", counter.booleans},
-          {"nulls", counter.nulls},         {"max_depth", counter.max_depth}, {"parse_seconds", parse_seconds},
-          {"peak_rss_bytes", static_cast<std::uint64_t>(usage.ru_maxrss) * 1024}};
+  return {{"bytes", text.size()},           {"objects", counter.objects},
+          {"arrays", counter.arrays},       {"strings", counter.strings},
+          {"numbers", counter.numbers},     {"booleans", counter.booleans},
+          {"nulls", counter.nulls},         {"max_depth", counter.max_depth},
+          {"parse_seconds", parse_seconds}, {"peak_rss_bytes", static_cast<std::uint64_t>(usage.ru_maxrss) * 1024}};
 }
 
 }  // namespace

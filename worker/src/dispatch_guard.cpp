@@ -18,9 +18,9 @@ std::atomic<bool> g_dispatched{false};
 /// program can start a run: glibc calls .init_array entries with the program's own argc and argv
 /// (also for a shared library), before main() or anything else can change argv.
 void note_command_line(int argc, char** argv, char** /*envp*/) {
-  g_started_as_worker.store(argc >= 2 && argv != nullptr && argv[1] != nullptr &&
-                                std::string_view(argv[1]).starts_with(kWorkerFlag),
-                            std::memory_order_relaxed);
+  g_started_as_worker.store(
+      argc >= 2 && argv != nullptr && argv[1] != nullptr && std::string_view(argv[1]).starts_with(kWorkerFlag),
+      std::memory_order_relaxed);
 }
 [[gnu::section(".init_array"), gnu::used]] void (*const g_note_command_line)(int, char**, char**) = note_command_line;
 

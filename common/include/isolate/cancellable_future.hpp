@@ -22,9 +22,9 @@ namespace isolate {
 namespace detail {
 /// What work fn returns (it may take a std::stop_token).
 template <class F>
-using work_result_t = typename std::conditional_t<std::is_invocable_v<F&, std::stop_token>,
-                                                  std::invoke_result<F&, std::stop_token>,
-                                                  std::invoke_result<F&>>::type;
+using work_result_t =
+    typename std::conditional_t<std::is_invocable_v<F&, std::stop_token>, std::invoke_result<F&, std::stop_token>,
+                                std::invoke_result<F&>>::type;
 }  // namespace detail
 
 /// Runs fn() on a library thread unless `token` is already cancelled (then fn never runs; also

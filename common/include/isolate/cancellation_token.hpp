@@ -54,8 +54,7 @@ class ISOLATE_EXPORT CancellationCallback {
 
  private:
   friend class CancellationToken;
-  CancellationCallback(std::shared_ptr<detail::TokenState> state,
-                       std::shared_ptr<detail::CallbackNode> node) noexcept;
+  CancellationCallback(std::shared_ptr<detail::TokenState> state, std::shared_ptr<detail::CallbackNode> node) noexcept;
 
   std::shared_ptr<detail::TokenState> state_;
   std::shared_ptr<detail::CallbackNode> node_;

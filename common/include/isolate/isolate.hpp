@@ -6,8 +6,8 @@
 #include <isolate/cancellable_isolate.hpp>
 #include <isolate/cancellation_token.hpp>
 #include <isolate/errors.hpp>
-#include <isolate/job.hpp>
 #include <isolate/isolate_pool.hpp>
+#include <isolate/job.hpp>
 #include <isolate/job_context.hpp>
 #include <isolate/run_options.hpp>
 #include <isolate/worker.hpp>

@@ -91,7 +91,9 @@ struct WakeWord {
       now = value.load(std::memory_order_seq_cst);
       if (now == old) {
         futex_wait(value, old,
-                   timeout.count() < 0 ? timeout : std::max(deadline - std::chrono::steady_clock::now(), std::chrono::nanoseconds(0)));
+                   timeout.count() < 0
+                       ? timeout
+                       : std::max(deadline - std::chrono::steady_clock::now(), std::chrono::nanoseconds(0)));
       }
       sleepers.fetch_sub(1, std::memory_order_relaxed);
       now = value.load(std::memory_order_acquire);

@@ -61,7 +61,6 @@ void truncate_fd(int fd, std::size_t size) {
   }
 }
 
-
 }  // namespace
 
 struct SharedMemory::Mapping {
@@ -70,8 +69,7 @@ struct SharedMemory::Mapping {
 
 SharedMemory::SharedMemory() noexcept = default;
 
-SharedMemory::SharedMemory(int fd, std::unique_ptr<Mapping> mapping) noexcept
-    : fd_(fd), mapping_(std::move(mapping)) {}
+SharedMemory::SharedMemory(int fd, std::unique_ptr<Mapping> mapping) noexcept : fd_(fd), mapping_(std::move(mapping)) {}
 
 SharedMemory::SharedMemory(SharedMemory&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)), mapping_(std::move(other.mapping_)) {}
@@ -113,8 +111,7 @@ SharedMemory SharedMemory::adopt(int fd) {
   }
   SharedMemory segment(fd, nullptr);  // ownership taken: closed if anything below throws
   if (!S_ISREG(info.st_mode)) {
-    throw IsolateError("shared memory: adopt fd " + std::to_string(fd) +
-                       ": not a memfd or regular file");
+    throw IsolateError("shared memory: adopt fd " + std::to_string(fd) + ": not a memfd or regular file");
   }
   const int flags = ::fcntl(fd, F_GETFD);
   if (flags < 0 || ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC) != 0) {
@@ -155,15 +152,13 @@ void SharedMemory::resize(std::size_t new_size) {
       return nullptr;
     }
     try {
-      return std::make_unique<Mapping>(Mapping{
-          ipc::mapped_region(FdMappable(fd_), ipc::read_write, 0, length)});
+      return std::make_unique<Mapping>(Mapping{ipc::mapped_region(FdMappable(fd_), ipc::read_write, 0, length)});
     } catch (const ipc::interprocess_exception& e) {
       const int native = e.get_native_error();
       if (native != 0) {
         throw_errno("mmap of " + std::to_string(length) + " bytes", native);
       }
-      throw IsolateError("shared memory: mmap of " + std::to_string(length) +
-                         " bytes: " + e.what());
+      throw IsolateError("shared memory: mmap of " + std::to_string(length) + " bytes: " + e.what());
     }
   };
 
@@ -208,9 +203,7 @@ const std::byte* SharedMemory::data() const noexcept {
   return mapping_ ? static_cast<const std::byte*>(mapping_->region.get_address()) : nullptr;
 }
 
-std::size_t SharedMemory::size() const noexcept {
-  return mapping_ ? mapping_->region.get_size() : 0;
-}
+std::size_t SharedMemory::size() const noexcept { return mapping_ ? mapping_->region.get_size() : 0; }
 
 int SharedMemory::fd() const noexcept { return fd_; }
 

@@ -9,8 +9,8 @@ namespace isolate::detail {
 
 void ByteReader::need(std::uint64_t n) const {
   if (n > remaining()) {
-    throw IsolateError("isolate: truncated record in shared memory (needed " + std::to_string(n) +
-                       " more bytes, " + std::to_string(remaining()) + " left)");
+    throw IsolateError("isolate: truncated record in shared memory (needed " + std::to_string(n) + " more bytes, " +
+                       std::to_string(remaining()) + " left)");
   }
 }
 

@@ -61,8 +61,9 @@ Channel Channel::adopt(int fd) {
   if (segment.size() < kRecordOffset) throw IsolateError("isolate: the worker's channel is smaller than its header");
   const auto& header = header_of(segment);
   if (header.magic != kSegmentMagic || header.version != kWireVersion) {
-    throw IsolateError("isolate: the worker's channel has a bad header (parent and worker of different isolate "
-                       "versions?)");
+    throw IsolateError(
+        "isolate: the worker's channel has a bad header (parent and worker of different isolate "
+        "versions?)");
   }
   return Channel(std::move(segment));
 }

@@ -34,9 +34,9 @@ enum class ResponseKind : std::uint8_t { value = 1, error = 2, value_in_place = 
 struct alignas(64) SegmentHeader {
   std::uint32_t magic;
   std::uint32_t version;
-  std::atomic<std::uint32_t> state;  // SegmentState; shared across processes (lock-free)
-  std::uint32_t response_kind;       // ResponseKind, valid once state == responded
-  std::uint64_t record_size;         // bytes of the record that follows the header
+  std::atomic<std::uint32_t> state;         // SegmentState; shared across processes (lock-free)
+  std::uint32_t response_kind;              // ResponseKind, valid once state == responded
+  std::uint64_t record_size;                // bytes of the record that follows the header
   std::atomic<std::uint64_t> segment_size;  // pool channel: whoever grew the segment last, its size
   /// The parent publishes 1 once it holds the worker's pidfd; the worker waits for it before it
   /// attaches. So a worker can never end before the parent can learn how it ended (with SIGCHLD

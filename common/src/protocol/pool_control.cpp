@@ -40,7 +40,8 @@ void PoolControl::ring() noexcept { doorbell_of(memory_).bell.ring(); }
 
 PoolSlot PoolSlot::adopt(int fd, std::size_t slot) {
   auto memory = SharedMemory::adopt(fd);
-  if (!has_slot(memory, slot)) throw IsolateError("isolate: the pool's control segment has no slot " + std::to_string(slot));
+  if (!has_slot(memory, slot))
+    throw IsolateError("isolate: the pool's control segment has no slot " + std::to_string(slot));
   return PoolSlot(std::move(memory), slot);
 }
 

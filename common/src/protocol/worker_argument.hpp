@@ -26,7 +26,7 @@ inline constexpr std::uint32_t kWireVersion = 3;
 
 /// Exit statuses of a worker that could not serve (a served job always exits 0, whatever the
 /// job did: its result or error is in the segment).
-inline constexpr int kWorkerExitUsage = 64;      // malformed worker argument
+inline constexpr int kWorkerExitUsage = 64;       // malformed worker argument
 inline constexpr int kWorkerExitBadSegment = 65;  // segment unreadable or not in `requested` state
 inline constexpr int kWorkerExitOrphaned = 66;    // the parent died before the worker started
 
@@ -42,7 +42,11 @@ struct WorkerArgument {
 inline std::string make_worker_argument(int fd, pid_t parent, int control_fd = -1, unsigned slot = 0) {
   // Built with append: g++ 12 at -O3 misreports a chain of operator+ here (-Wrestrict).
   std::string arg(kWorkerFlag);
-  arg.append(std::to_string(kWireVersion)).append(":").append(std::to_string(fd)).append(":").append(std::to_string(parent));
+  arg.append(std::to_string(kWireVersion))
+      .append(":")
+      .append(std::to_string(fd))
+      .append(":")
+      .append(std::to_string(parent));
   if (control_fd >= 0) arg.append(":").append(std::to_string(control_fd)).append(":").append(std::to_string(slot));
   return arg;
 }

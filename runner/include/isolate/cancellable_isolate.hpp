@@ -65,11 +65,11 @@ class CancellableIsolate {
   /// the output arrives, and when the output is of the same type and fills at least half of the
   /// buffer's capacity, it is decoded into the buffer (no fresh pages to fault in).
   template <class In, class Out, class Buffer>
-    requires(detail::is_view_v<In> && std::is_same_v<Buffer, detail::owned_t<In>>)
-  [[nodiscard]] static std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, Buffer&& input,
-                                                                      CancellationToken token = {},
-                                                                      RunOptions options = {}) {
-    return detail::start_run(job, std::move(input), token, std::move(options));
+  requires(detail::is_view_v<In>&& std::is_same_v<Buffer, detail::owned_t<In>>)
+      [[nodiscard]] static std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, Buffer&& input,
+                                                                          CancellationToken token = {},
+                                                                          RunOptions options = {}) {
+    return detail::start_run(job, std::forward<Buffer>(input), token, std::move(options));
   }
 };
 

@@ -28,8 +28,8 @@ namespace isolate {
 class IsolatePool {
  public:
   /// Starts the workers (asynchronously). Throws IsolateError for Backend::process where it is
-  /// not built, std::system_error if a thread cannot be started.
-  explicit IsolatePool(PoolOptions options = {}) : core_(detail::make_pool_core(options)) {}
+  /// not built, or when the pool cannot start (no fd or thread left: the message says which).
+  explicit IsolatePool(const PoolOptions& options = {}) : core_(detail::make_pool_core(options)) {}
   /// Kills and reaps every worker; running and queued futures complete with
   /// CancelledException("pool destroyed"). A thread pool requests stop and joins its threads.
   ~IsolatePool() { core_->shutdown(); }
@@ -50,10 +50,10 @@ class IsolatePool {
   /// least half of the buffer's capacity, it is decoded into the buffer (no fresh pages to fault
   /// in).
   template <class In, class Out, class Buffer>
-    requires(detail::is_view_v<In> && std::is_same_v<Buffer, detail::owned_t<In>>)
-  [[nodiscard]] std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, Buffer&& input,
-                                                               CancellationToken token = {}) {
-    return submit(job, std::move(input), std::move(token));
+  requires(detail::is_view_v<In>&& std::is_same_v<Buffer, detail::owned_t<In>>)
+      [[nodiscard]] std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, Buffer&& input,
+                                                                   CancellationToken token = {}) {
+    return submit(job, std::forward<Buffer>(input), std::move(token));
   }
 
   /// The number of workers.

@@ -12,11 +12,12 @@ struct ProcessLaunch::Impl {};
 ProcessLaunch::ProcessLaunch(std::shared_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
 ProcessLaunch::~ProcessLaunch() = default;
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): the signature the process backend moves from
 std::shared_ptr<ProcessLaunch> ProcessLaunch::create(const JobRequest&, RunOptions) {
   throw IsolateError("isolate: this build has no process backend (ISOLATE_PROCESS_BACKEND=OFF)");
 }
 
-void ProcessLaunch::start(Completion) {}
+void ProcessLaunch::start(Completion) {}  // NOLINT(performance-unnecessary-value-param): as above
 void ProcessLaunch::cancel() noexcept {}
 
 bool process_backend_available() noexcept { return false; }

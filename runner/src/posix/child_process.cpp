@@ -5,8 +5,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -15,8 +13,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <system_error>
 #include <utility>
@@ -67,7 +67,7 @@ struct PidfdInfo {
 };
 static_assert(sizeof(PidfdInfo) == 64, "PIDFD_INFO_SIZE_VER0");
 constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);  // PIDFD_GET_INFO
-constexpr std::uint64_t kPidfdInfoExit = 1u << 3;                      // PIDFD_INFO_EXIT
+constexpr std::uint64_t kPidfdInfoExit = 1u << 3;                    // PIDFD_INFO_EXIT
 
 /// How a child that something else reaped (SIGCHLD ignored, a waitpid(-1) loop in the host)
 /// ended, from its pidfd: Linux >= 6.15 keeps the exit status for holders of a pidfd. nullopt on
@@ -126,7 +126,7 @@ std::string to_string(const ExitStatus& status) {
 struct ChildProcess::State {
   pid_t pid = -1;
   std::uint64_t generation = fork_generation();  // another one: a child of a fork() holds a copy
-  int pidfd = -1;  // immutable after spawn, closed by ~ChildProcess
+  int pidfd = -1;                                // immutable after spawn, closed by ~ChildProcess
   std::mutex mutex;
   std::optional<ExitStatus> status;  // guarded by mutex: set once, when reaped
 
@@ -232,8 +232,7 @@ void ChildProcess::destroy() noexcept {
   state_.reset();
 }
 
-ChildProcess ChildProcess::spawn(const std::filesystem::path& executable,
-                                 const std::vector<std::string>& args,
+ChildProcess ChildProcess::spawn(const std::filesystem::path& executable, const std::vector<std::string>& args,
                                  const std::vector<int>& inherit_fds, bool use_pidfd, Stdio stdio) {
   // Everything that can throw happens before the child exists: once it does, its pid must reach
   // a ChildProcess (whose destructor kills and reaps it).

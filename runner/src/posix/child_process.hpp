@@ -59,12 +59,11 @@ class ISOLATE_EXPORT ChildProcess {
   /// this process's environment, via posix_spawn.
   ///
   /// The child's fds: 0, 1 and 2 as `stdio` says (by default as in this process), then
-  /// inherit_fds[i] as fd 3 + i, and nothing else (everything from 3 + inherit_fds.size() up is closed, whether or not it had
-  /// FD_CLOEXEC). inherit_fds may hold fds whose numbers collide with the targets (e.g. {4, 3})
-  /// and fds with FD_CLOEXEC set; the caller keeps ownership of them. The child starts with an
-  /// empty signal mask and every signal at its default disposition (even ones this process
-  /// ignores). Afterwards a pidfd is opened for the child (unless `use_pidfd` is false, which
-  /// exists to test the fallback); where the kernel has none, the pid alone is used.
+  /// inherit_fds[i] as fd 3 + i, and nothing else (everything from 3 + inherit_fds.size() up is closed, whether or not
+  /// it had FD_CLOEXEC). inherit_fds may hold fds whose numbers collide with the targets (e.g. {4, 3}) and fds with
+  /// FD_CLOEXEC set; the caller keeps ownership of them. The child starts with an empty signal mask and every signal at
+  /// its default disposition (even ones this process ignores). Afterwards a pidfd is opened for the child (unless
+  /// `use_pidfd` is false, which exists to test the fallback); where the kernel has none, the pid alone is used.
   ///
   /// Blocks only for the spawn itself (until the child has exec'ed or failed to).
   /// Throws IsolateError naming the executable and the reason when the child cannot be started
@@ -72,10 +71,9 @@ class ISOLATE_EXPORT ChildProcess {
   /// Thread safety: may be called from any thread, concurrently. The child inherits nothing
   /// thread-specific except that PR_SET_PDEATHSIG (if the child sets it) refers to the thread
   /// that called spawn.
-  [[nodiscard]] static ChildProcess spawn(const std::filesystem::path& executable,
-                                          const std::vector<std::string>& args,
-                                          const std::vector<int>& inherit_fds,
-                                          bool use_pidfd = true, Stdio stdio = Stdio::inherit);
+  [[nodiscard]] static ChildProcess spawn(const std::filesystem::path& executable, const std::vector<std::string>& args,
+                                          const std::vector<int>& inherit_fds, bool use_pidfd = true,
+                                          Stdio stdio = Stdio::inherit);
 
   /// An empty object: no child. pid() is -1; kill() returns false; wait()/try_reap() return
   /// an unknown status.

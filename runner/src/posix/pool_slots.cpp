@@ -15,7 +15,7 @@ namespace isolate::detail {
 namespace {
 
 constexpr unsigned kMaxConsecutiveStartFailures = 3;
-constexpr std::size_t kChannelSize = 64 * 1024;  // a new worker's; it grows for large payloads
+constexpr std::size_t kChannelSize = std::size_t{64} << 10;  // a new worker's; it grows for large payloads
 
 }  // namespace
 
@@ -155,12 +155,12 @@ void PoolSlots::spawn(std::size_t i) {
 bool PoolSlots::take_in(std::size_t i, const std::shared_ptr<PoolWorker>& worker) {
   std::weak_ptr<PoolSlots> weak = weak_from_this();
   try {
-    worker->start_timer = TimerService::instance().schedule(
-        TimerService::Clock::now() + options_.start_timeout, [weak, i, w = std::weak_ptr<PoolWorker>(worker)] {
-          auto self = weak.lock();
-          auto target = w.lock();
-          if (self && target) self->on_start_timeout(i, target);
-        });
+    worker->start_timer = TimerService::instance().schedule(TimerService::Clock::now() + options_.start_timeout,
+                                                            [weak, i, w = std::weak_ptr<PoolWorker>(worker)] {
+                                                              auto self = weak.lock();
+                                                              auto target = w.lock();
+                                                              if (self && target) self->on_start_timeout(i, target);
+                                                            });
   } catch (...) {
     // Never a worker without its start timeout: the slot waits for a retry instead.
     spawn_failed(i, current_exception_as_isolate_error("cannot start a pool worker's start timer"));
@@ -174,11 +174,12 @@ bool PoolSlots::take_in(std::size_t i, const std::shared_ptr<PoolWorker>& worker
     slots_[i].state = SlotState::idle;
     next = take_queued(i);
   }
-  (void)Supervisor::instance().watch(worker->child, [weak, i, w = std::weak_ptr<PoolWorker>(worker)](ExitStatus status) {
-    auto self = weak.lock();
-    auto target = w.lock();
-    if (self && target) self->on_exit(i, target, status);
-  });
+  (void)Supervisor::instance().watch(worker->child,
+                                     [weak, i, w = std::weak_ptr<PoolWorker>(worker)](ExitStatus status) {
+                                       auto self = weak.lock();
+                                       auto target = w.lock();
+                                       if (self && target) self->on_exit(i, target, status);
+                                     });
   if (next) dispatch(i, worker, next);
   return true;
 }
@@ -230,7 +231,7 @@ void PoolSlots::retire(std::size_t i, const std::shared_ptr<PoolWorker>& worker)
   worker->child->kill();
 }
 
-void PoolSlots::mark_broken(std::exception_ptr error) {
+void PoolSlots::mark_broken(const std::exception_ptr& error) {
   std::deque<std::shared_ptr<PoolTask>> queued;
   {
     std::lock_guard lock(mutex_);

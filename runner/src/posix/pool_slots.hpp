@@ -95,7 +95,7 @@ class PoolSlots : public std::enable_shared_from_this<PoolSlots> {
   /// respawned when the supervisor sees it exit.
   void retire(std::size_t i, const std::shared_ptr<PoolWorker>& worker) noexcept;
   /// The pool gives up: every queued and later job fails with `error`.
-  void mark_broken(std::exception_ptr error);
+  void mark_broken(const std::exception_ptr& error);
   /// Waits until no spawn is in flight (mutex held by `lock`; not on the supervisor thread).
   void wait_for_spawns(std::unique_lock<std::mutex>& lock);
 

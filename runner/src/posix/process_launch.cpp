@@ -93,7 +93,8 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
       std::lock_guard lock(mutex);
       start_timer = timer;
     }
-    if (!Supervisor::instance().watch(started, [self = shared_from_this()](ExitStatus status) { self->on_exit(status); })) {
+    if (!Supervisor::instance().watch(started,
+                                      [self = shared_from_this()](ExitStatus status) { self->on_exit(status); })) {
       started->kill();
       on_exit(started->wait());
     }
@@ -190,7 +191,8 @@ ProcessLaunch::~ProcessLaunch() = default;
 std::shared_ptr<ProcessLaunch> ProcessLaunch::create(const JobRequest& request, RunOptions options) {
   auto channel = Channel::create(request.size_hint);
   channel.write_request(request.job, request.input_tag, request.write_input);
-  return std::shared_ptr<ProcessLaunch>(new ProcessLaunch(std::make_shared<Impl>(std::move(channel), std::move(options))));
+  return std::shared_ptr<ProcessLaunch>(
+      new ProcessLaunch(std::make_shared<Impl>(std::move(channel), std::move(options))));
 }
 
 void ProcessLaunch::start(Completion completion) {

@@ -179,9 +179,9 @@ class ProcessPoolCore final : public PoolCore, public PoolSlots {
   // ---- dispatching ---------------------------------------------------------------------------
 
   static std::exception_ptr forked_pool_error() {
-    return std::make_exception_ptr(IsolateError(
-        "isolate: this IsolatePool was made before this process was forked: its workers and threads "
-        "belong to the parent process. Make a pool in the child (one-shot runs work there)"));
+    return std::make_exception_ptr(
+        IsolateError("isolate: this IsolatePool was made before this process was forked: its workers and threads "
+                     "belong to the parent process. Make a pool in the child (one-shot runs work there)"));
   }
 
   /// Why a new job fails at once (mutex held): the pool is shutting down or broken; else null.
@@ -355,9 +355,9 @@ class ProcessPoolCore final : public PoolCore, public PoolSlots {
     return all;
   }
 
-  std::shared_ptr<ProcessPoolCore> abandoned_;  // set in a child of fork(): keeps this copy alive
+  std::shared_ptr<ProcessPoolCore> abandoned_;   // set in a child of fork(): keeps this copy alive
   std::deque<std::shared_ptr<PoolTask>> queue_;  // guarded by mutex_
-  std::size_t settles_in_flight_ = 0;  // large responses being read on executor threads
+  std::size_t settles_in_flight_ = 0;            // large responses being read on executor threads
   std::condition_variable settled_;
   std::thread dispatcher_;
 };

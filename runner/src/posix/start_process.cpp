@@ -4,11 +4,11 @@
 #include <isolate/errors.hpp>
 
 #include <fcntl.h>
-#include <signal.h>
 #include <spawn.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <system_error>
 
 #include "posix/fd.hpp"
@@ -29,7 +29,7 @@ class SpawnFailure {
   }
   /// Throws unless `rc` (a posix_spawn* result) is 0.
   void check(int rc, const char* call) const {
-    if (rc != 0) throw (*this)(std::string(call) + ": " + std::system_category().message(rc));
+    if (rc != 0) throw(*this)(std::string(call) + ": " + std::system_category().message(rc));
   }
 
  private:

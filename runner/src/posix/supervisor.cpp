@@ -12,16 +12,16 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <system_error>
 #include <unordered_map>
@@ -224,6 +224,7 @@ Supervisor::Supervisor() : impl_(std::make_unique<Impl>()) {
   thread_id_ = impl_->thread.get_id();
 }
 
+// NOLINTNEXTLINE(bugprone-exception-escape): std::mutex::lock throws only for a deadlock or a bad mutex
 Supervisor::~Supervisor() {
   {
     const std::lock_guard lock(mutex_);
@@ -257,8 +258,7 @@ bool Supervisor::post(std::function<void()> fn) {
   return true;
 }
 
-bool Supervisor::watch(std::shared_ptr<ChildProcess> child,
-                       std::function<void(ExitStatus)> on_exit) {
+bool Supervisor::watch(std::shared_ptr<ChildProcess> child, std::function<void(ExitStatus)> on_exit) {
   if (!child || child->pid() <= 0) {
     return false;
   }
@@ -273,9 +273,7 @@ bool Supervisor::watch(std::shared_ptr<ChildProcess> child,
   return true;
 }
 
-bool Supervisor::running_in_this_thread() const noexcept {
-  return std::this_thread::get_id() == thread_id_;
-}
+bool Supervisor::running_in_this_thread() const noexcept { return std::this_thread::get_id() == thread_id_; }
 
 bool Supervisor::on_a_supervisor_thread() noexcept { return t_supervisor_thread; }
 

@@ -59,7 +59,7 @@ class ISOLATE_EXPORT Supervisor {
   Supervisor();
   /// Shuts down as described above: blocks until every watched child is reaped and every
   /// queued function and callback has run.
-  ~Supervisor();
+  ~Supervisor();  // NOLINT(bugprone-exception-escape): std::mutex::lock throws only on a deadlock
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
@@ -74,8 +74,7 @@ class ISOLATE_EXPORT Supervisor {
   /// only observes. Returns false (nothing watched, on_exit never runs) for a null or empty
   /// child, or once shutdown has begun (except from the supervisor thread itself, see above).
   /// Does not block; throws std::bad_alloc only.
-  [[nodiscard]] bool watch(std::shared_ptr<ChildProcess> child,
-                           std::function<void(ExitStatus)> on_exit);
+  [[nodiscard]] bool watch(std::shared_ptr<ChildProcess> child, std::function<void(ExitStatus)> on_exit);
 
   /// True when called on this supervisor's thread. Does not block, never throws.
   [[nodiscard]] bool running_in_this_thread() const noexcept;
@@ -85,7 +84,7 @@ class ISOLATE_EXPORT Supervisor {
  private:
   struct Impl;
 
-  std::mutex mutex_;        // guards stopping_ and the hand-off of work to impl_
+  std::mutex mutex_;  // guards stopping_ and the hand-off of work to impl_
   bool stopping_ = false;
   std::unique_ptr<Impl> impl_;
   std::thread::id thread_id_;

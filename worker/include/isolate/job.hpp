@@ -65,17 +65,29 @@ class Job {
   /// so it does not compile. (A std::function already holding such a callable cannot be told
   /// apart: pass the callable itself.)
   template <class F>
-    requires(detail::is_view_v<Out> &&
-             (std::is_invocable_v<const F&, const In&> || std::is_invocable_v<const F&, const In&, JobContext&>))
-  Job(std::string name, F fn) : Job(std::move(name), view_function(std::move(fn))) {}
+  requires(detail::is_view_v<Out> &&
+           (std::is_invocable_v<const F&, const In&> || std::is_invocable_v<const F&, const In&, JobContext&>))
+      Job(std::string name, F fn)
+      : Job(std::move(name), view_function(std::move(fn))) {}
+
+  /// Any other callable: not a job function. Stops the build with one message instead of the
+  /// overload resolution's dozens of lines.
+  template <class F>
+  requires(!detail::is_view_v<Out> && !std::is_invocable_r_v<Out, F&, const In&> &&
+           !std::is_invocable_r_v<Out, F&, const In&, JobContext&>) ||
+      (detail::is_view_v<Out> && !std::is_invocable_v<const F&, const In&> &&
+       !std::is_invocable_v<const F&, const In&, JobContext&>)Job(const std::string&, F) {
+    static_assert(sizeof(F) == 0,
+                  "isolate::Job<In, Out>: the function must be callable as Out(const In&) or "
+                  "Out(const In&, isolate::JobContext&), with the job's own In and Out");
+  }
 
   /// A job that ignores its context.
   Job(std::string name, std::function<Out(const In&)> fn)
       : Job(std::move(name), Function([fn = std::move(fn)](const In& in, JobContext&) { return fn(in); })) {}
 
   /// A job that may check JobContext::stop_requested() (thread backend).
-  Job(std::string name, Function fn)
-      : name_(std::move(name)), fn_(std::make_shared<const Function>(std::move(fn))) {
+  Job(std::string name, Function fn) : name_(std::move(name)), fn_(std::make_shared<const Function>(std::move(fn))) {
     auto entry = std::make_shared<detail::JobEntry>();
     entry->input_tag = detail::Codec<In>::tag;
     entry->run = [fn = fn_](std::span<const std::byte> input, detail::ByteWriter& output, JobContext& context) {
@@ -135,10 +147,10 @@ class Job {
 template <class E>
 class ExceptionType {
  public:
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): moved into the registry (API.md's signature)
   explicit ExceptionType(std::string name) {
-    detail::register_exception_type(typeid(E), std::move(name), [](const std::string& message) {
-      return std::make_exception_ptr(E(message));
-    });
+    detail::register_exception_type(typeid(E), std::move(name),
+                                    [](const std::string& message) { return std::make_exception_ptr(E(message)); });
   }
   ~ExceptionType() { detail::unregister_exception_type(typeid(E)); }
   ExceptionType(const ExceptionType&) = delete;

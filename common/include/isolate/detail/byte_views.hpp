@@ -19,7 +19,8 @@
 namespace isolate::detail {
 
 template <class T>
-inline constexpr bool is_view_v = std::is_same_v<T, std::string_view> || std::is_same_v<T, std::span<const std::uint8_t>>;
+inline constexpr bool is_view_v =
+    std::is_same_v<T, std::string_view> || std::is_same_v<T, std::span<const std::uint8_t>>;
 
 /// The types that travel raw (bytes, no encoding).
 template <class T>

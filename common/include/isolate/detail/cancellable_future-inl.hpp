@@ -21,7 +21,6 @@ namespace isolate {
 
 namespace detail {
 
-
 /// Runs `fn` into `result` unless the result was claimed (cancelled) before the work started.
 template <class F, class R>
 void run_into(F& fn, const std::stop_token& stop, CancellableResult<R>& result) {
@@ -93,11 +92,11 @@ auto run_delayed(std::chrono::nanoseconds delay, F fn, CancellationToken token)
   result->attach(token);  // before scheduling: an already-cancelled token must never let fn run
   if (result->is_done()) return future;
   std::weak_ptr<detail::CancellableResult<R>> weak = result;
-  const auto handle = detail::TimerService::instance().schedule(
-      detail::TimerService::Clock::now() + delay,
-      [weak, task = std::move(task)] {
-        if (auto r = weak.lock(); r && !r->is_done()) detail::Executor::instance().submit(task);
-      });
+  const auto handle = detail::TimerService::instance().schedule(detail::TimerService::Clock::now() + delay,
+                                                                [weak, task = std::move(task)] {
+                                                                  if (auto r = weak.lock(); r && !r->is_done())
+                                                                    detail::Executor::instance().submit(task);
+                                                                });
   std::lock_guard lock(schedule->mutex);
   if (schedule->cancelled) {
     detail::TimerService::instance().cancel(handle);

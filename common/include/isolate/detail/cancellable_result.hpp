@@ -75,7 +75,9 @@ class CancellableResult : public std::enable_shared_from_this<CancellableResult<
 
   /// After a successful claim(): completes the future.
   template <class... Args>
-  void fulfil_value(Args&&... args) { promise_.set_value(std::forward<Args>(args)...); }
+  void fulfil_value(Args&&... args) {
+    promise_.set_value(std::forward<Args>(args)...);
+  }
   void fulfil_exception(std::exception_ptr error) { promise_.set_exception(std::move(error)); }
 
   /// Completed, errored or cancelled (claimed by anyone).

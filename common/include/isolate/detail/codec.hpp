@@ -10,8 +10,8 @@
 #pragma once
 
 #include <isolate/detail/byte_views.hpp>
-#include <isolate/detail/fresh_memory.hpp>
 #include <isolate/detail/byte_writer.hpp>
+#include <isolate/detail/fresh_memory.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -19,8 +19,10 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace isolate::detail {
@@ -46,23 +48,40 @@ inline nlohmann::json decode_json(std::span<const std::byte> bytes) {
   return nlohmann::json::from_msgpack(first, first + bytes.size());
 }
 
+/// True for nlohmann::json and for a default-constructible type with nlohmann to_json and
+/// from_json: what the primary Codec sends as MessagePack.
+template <class T>
+inline constexpr bool is_json_value_v = std::is_same_v<T, nlohmann::json> ||
+                                        (std::is_default_constructible_v<T> &&
+                                         std::is_constructible_v<nlohmann::json, const T&> &&
+                                         requires(const nlohmann::json& j) { j.template get<T>(); });
+
 /// Codec<T>: tag (checked by the worker against the job it runs), encode, decode.
-/// The primary template serves nlohmann::json and every type with to_json/from_json.
+/// The primary template serves nlohmann::json and every type with to_json/from_json. Any other
+/// type stops the build with the one message below (its functions then compile to nothing, so
+/// that no cascade of nlohmann's template errors follows it).
 template <class T>
 struct Codec {
+  static_assert(is_json_value_v<T>,
+                "isolate::Job<In, Out>: In and Out must be std::string, std::vector<std::uint8_t>, std::string_view, "
+                "std::span<const std::uint8_t>, nlohmann::json, or a default-constructible type with nlohmann "
+                "to_json and from_json, e.g. NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Type, member...): this type has "
+                "none of them");
   static constexpr std::string_view tag = "msgpack";
   static void encode(const T& value, ByteWriter& writer) {
     if constexpr (std::is_same_v<T, nlohmann::json>) {
       encode_json(value, writer);
-    } else {
+    } else if constexpr (is_json_value_v<T>) {
       encode_json(nlohmann::json(value), writer);
     }
   }
   static T decode(std::span<const std::byte> bytes) {
     if constexpr (std::is_same_v<T, nlohmann::json>) {
       return decode_json(bytes);
-    } else {
+    } else if constexpr (is_json_value_v<T>) {
       return decode_json(bytes).template get<T>();
+    } else {
+      throw std::logic_error("isolate: no codec");  // not reached: the static_assert failed the build
     }
   }
 };
@@ -129,8 +148,7 @@ T decode_output(std::span<const std::byte> payload) {
 /// allocation): its pages are warm, while a new buffer's must be faulted in and zeroed by the
 /// kernel, which costs more than the copy itself. Else into a new buffer.
 template <class T>
-  requires is_byte_buffer_v<T>
-T decode_output(std::span<const std::byte> payload, std::optional<T> spare) {
+requires is_byte_buffer_v<T> T decode_output(std::span<const std::byte> payload, std::optional<T> spare) {
   if (spare && spare->capacity() >= payload.size() && payload.size() >= spare->capacity() / 2) {
     const auto* first = reinterpret_cast<const typename T::value_type*>(payload.data());
     spare->assign(first, first + payload.size());

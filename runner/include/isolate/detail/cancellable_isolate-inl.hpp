@@ -23,9 +23,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace isolate {
-
-namespace detail {
+namespace isolate::detail {
 
 template <class T>
 std::future<T> failed_future(std::exception_ptr error) {
@@ -45,14 +43,14 @@ std::size_t payload_size_hint(const T& value) {
 
 /// True when a buffer handed over for an In (view) input can take the output (Out).
 template <class In, class Out>
-inline constexpr bool recycles_input_v = is_view_v<In> && std::is_same_v<owned_t<In>, owned_t<Out>>;
+inline constexpr bool recycles_input_v = is_view_v<In>&& std::is_same_v<owned_t<In>, owned_t<Out>>;
 
 /// How a process run delivers its output payload into `result`: decoded into the buffer handed
 /// over to `holder` when it can take the output (see decode_output), else into a new one. Keeps
 /// `holder` only in the first case.
 template <class In, class Out>
 std::function<void(std::span<const std::byte>)> output_delivery(std::shared_ptr<CancellableResult<owned_t<Out>>> result,
-                                                                 std::shared_ptr<InputHolder<In>> holder) {
+                                                                std::shared_ptr<InputHolder<In>> holder) {
   using Result = owned_t<Out>;
   if constexpr (recycles_input_v<In, Out>) {
     return [result = std::move(result), holder = std::move(holder)](std::span<const std::byte> payload) {
@@ -96,7 +94,7 @@ std::future<owned_t<Out>> run_on_thread(const Job<In, Out>& job, std::shared_ptr
 /// CancellableIsolate::run with its input in `holder`, on the thread backend if `on_thread`.
 template <class In, class Out>
 std::future<owned_t<Out>> run_isolated(const Job<In, Out>& job, std::shared_ptr<InputHolder<In>> holder,
-                                       const CancellationToken& token, RunOptions options, bool on_thread) {
+                                       const CancellationToken& token, RunOptions&& options, bool on_thread) {
   using Result = owned_t<Out>;
   if (auto e = undispatched_worker_error()) return failed_future<Result>(e);
   if (on_thread) return run_on_thread(job, std::move(holder), token);
@@ -138,6 +136,4 @@ std::future<typename Job<In, Out>::Result> start_run(const Job<In, Out>& job, In
   return run_isolated(job, std::move(holder), token, std::move(options), on_thread);
 }
 
-}  // namespace detail
-
-}  // namespace isolate
+}  // namespace isolate::detail

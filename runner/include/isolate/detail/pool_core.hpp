@@ -7,8 +7,8 @@
 // workers, queues the rest (FIFO), and completes them.
 #pragma once
 
-#include <isolate/detail/process_launch.hpp>
 #include <isolate/detail/byte_writer.hpp>
+#include <isolate/detail/process_launch.hpp>
 #include <isolate/export.hpp>
 #include <isolate/job_context.hpp>
 #include <isolate/run_options.hpp>
@@ -21,21 +21,19 @@
 #include <string>
 #include <string_view>
 
-namespace isolate {
-
-namespace detail {
+namespace isolate::detail {
 
 struct PoolTask {
-  std::string job;                                 // process: the job's name
-  std::string_view tag;                            // process: the input codec tag
-  std::function<void()> own_input;                 // copies a view input's bytes: before the task
-                                                   // outlives the run() call that submitted it
-  std::function<void(ByteWriter&)> encode;         // process: writes the input payload (Codec<In>::encode)
-  std::function<void(JobContext&)> run_here;       // thread: runs the job, completes the future
-  ProcessLaunch::Completion completion;            // claim / deliver / fail
-  std::stop_source stop;                           // thread: requested on cancel or pool shutdown
-  bool withdrawn = false;                          // process: cancelled before submit() placed it
-                                                   // (guarded by the core's mutex)
+  std::string job;                            // process: the job's name
+  std::string_view tag;                       // process: the input codec tag
+  std::function<void()> own_input;            // copies a view input's bytes: before the task
+                                              // outlives the run() call that submitted it
+  std::function<void(ByteWriter&)> encode;    // process: writes the input payload (Codec<In>::encode)
+  std::function<void(JobContext&)> run_here;  // thread: runs the job, completes the future
+  ProcessLaunch::Completion completion;       // claim / deliver / fail
+  std::stop_source stop;                      // thread: requested on cancel or pool shutdown
+  bool withdrawn = false;                     // process: cancelled before submit() placed it
+                                              // (guarded by the core's mutex)
 };
 
 class ISOLATE_EXPORT PoolCore {
@@ -59,5 +57,4 @@ ISOLATE_EXPORT std::shared_ptr<PoolCore> make_thread_pool_core(std::size_t worke
 /// Throws IsolateError where the process backend is not built.
 ISOLATE_EXPORT std::shared_ptr<PoolCore> make_process_pool_core(std::size_t workers, const PoolOptions& options);
 
-}  // namespace detail
-}  // namespace isolate
+}  // namespace isolate::detail
