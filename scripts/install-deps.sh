@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang-format
+  clang-format clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

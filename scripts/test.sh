@@ -3,18 +3,19 @@
 #   1. the unit, integration and fault suites under AddressSanitizer + UndefinedBehaviorSanitizer,
 #   2. every suite under ThreadSanitizer (stress and fault: concurrent runs, cancel storms, races),
 #   3. the suites in a build without the process backend (the thread fallback of other platforms),
-#   4. the normal build (warnings as errors) with every suite, the tools, the examples, the
+#   4. libFuzzer on the protocol's decoders and the codec round trip (clang), a bounded run each,
+#   5. the normal build (warnings as errors) with every suite, the tools, the examples, the
 #      header checks and the consumer projects (find_package against an installed copy,
 #      add_subdirectory as a shared library, FetchContent).
 # First it checks the format (.clang-format). The builds are the presets of CMakePresets.json,
-# in build/<preset>. Ends with ctest's summary of step 4; exits non-zero on any failure.
+# in build/<preset>. Ends with ctest's summary of step 5; exits non-zero on any failure.
 # Usage: ./scripts/test.sh            (as root on a fresh Debian 12: installs what it needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 
 JOBS=$(nproc)
-SUITES=(isolate_unit_tests isolate_integration_tests isolate_stress_tests isolate_fault_tests)
+FUZZ_RUNS=${ISOLATE_FUZZ_RUNS:-100000}
 # handle_*=0: the crash tests must see a worker really die of its signal, not a sanitizer's report.
 SIGNALS=handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0
 
@@ -29,20 +30,29 @@ section "Format: every C++ file as .clang-format says"
 
 section "AddressSanitizer + UndefinedBehaviorSanitizer: unit, integration and fault suites"
 configure asan
-cmake --build --preset asan -j "$JOBS" --target "${SUITES[@]}"
+cmake --build --preset asan -j "$JOBS" --target isolate_tests
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:handle_abort=0:$SIGNALS UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --preset asan -j "$JOBS"
 
 section "ThreadSanitizer: every suite (stress and fault are the concurrency ones)"
 configure tsan
-cmake --build --preset tsan -j "$JOBS" --target "${SUITES[@]}"
+cmake --build --preset tsan -j "$JOBS" --target isolate_tests
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:$SIGNALS:suppressions=$PWD/tests/tsan.supp" \
   ctest --preset tsan -j "$JOBS"
 
 section "Thread-only build (ISOLATE_PROCESS_BACKEND=OFF, as on platforms without worker processes)"
 configure threads
-cmake --build --preset threads -j "$JOBS" --target "${SUITES[@]}"
+cmake --build --preset threads -j "$JOBS" --target isolate_tests
 ctest --preset threads -j "$JOBS"
+
+section "Fuzzing: libFuzzer (clang, ASan + UBSan), $FUZZ_RUNS inputs per target from the replay programs' seeds"
+configure fuzz
+cmake --build --preset fuzz -j "$JOBS" --target isolate_fuzz_response isolate_fuzz_request isolate_fuzz_codec
+for target in response request codec; do
+  build/asan/tests/isolate_fuzz_replay_$target --write-seeds "build/fuzz/corpus/$target"
+  (cd build/fuzz && ASAN_OPTIONS=detect_leaks=1 "tests/fuzz/isolate_fuzz_$target" -runs="$FUZZ_RUNS" -max_len=8192 \
+     "corpus/$target" 2>&1 | tail -n 2)
+done
 
 section "Normal build: every suite, the tools, examples, header checks and consumer projects"
 configure release

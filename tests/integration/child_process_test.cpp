@@ -2,6 +2,7 @@
 // status decoding, kill and reap exactly once, exactly the right fds, a clean signal state,
 // spawn errors, and concurrent use from several threads.
 #include "posix/child_process.hpp"
+#include "exit_status.hpp"
 #include "process_helpers.hpp"
 
 #include <isolate/errors.hpp>
@@ -41,8 +42,8 @@ using isolate::test::read_file;
 using isolate::test::TempDir;
 using ::testing::HasSubstr;
 
-ExitStatus exited(int code) { return ExitStatus{std::nullopt, code}; }
-ExitStatus killed(int signal) { return ExitStatus{signal, std::nullopt}; }
+using isolate::test::exited;
+using isolate::test::killed;
 
 ChildProcess sh(const std::string& script, std::vector<std::string> args = {}, const std::vector<int>& fds = {}) {
   args.insert(args.begin(), {"-c", script, "sh"});

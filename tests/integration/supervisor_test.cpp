@@ -2,6 +2,7 @@
 // reaped and reported there (pidfd and polling paths), shutdown kills and reaps, and the host's
 // SIGCHLD handler is never touched.
 #include "posix/supervisor.hpp"
+#include "exit_status.hpp"
 #include "process_helpers.hpp"
 
 #include <gtest/gtest.h>
@@ -32,8 +33,8 @@ using isolate::test::thread_count;
 
 using namespace std::chrono_literals;
 
-ExitStatus exited(int code) { return ExitStatus{std::nullopt, code}; }
-ExitStatus killed(int signal) { return ExitStatus{signal, std::nullopt}; }
+using isolate::test::exited;
+using isolate::test::killed;
 
 std::shared_ptr<ChildProcess> spawn_shared(const std::string& script, bool use_pidfd = true) {
   return std::make_shared<ChildProcess>(ChildProcess::spawn("/bin/sh", {"-c", script}, {}, use_pidfd));

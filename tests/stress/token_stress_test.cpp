@@ -30,6 +30,8 @@
 #include <thread>
 #include <vector>
 
+#include "test_errors.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -65,16 +67,6 @@ void run_rounds(int threads, int rounds, const std::function<void(int)>& setup,
     check(round);
   }
   for (auto& thread : pool) thread.join();
-}
-
-std::string reason_of(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const CancelledException& cancelled) {
-    return cancelled.reason();
-  } catch (...) {
-    return "<not a CancelledException>";
-  }
 }
 
 TEST(TokenStress, ConcurrentCancelsAndRegistrationsRunEachCallbackExactlyOnce) {
@@ -113,7 +105,7 @@ TEST(TokenStress, ConcurrentCancelsAndRegistrationsRunEachCallbackExactlyOnce) {
           ASSERT_EQ(runs[slot].load(), 1) << "round " << round << " callback " << slot;
           ASSERT_TRUE(saw_final_exception[slot].load()) << "round " << round << " callback " << slot;
         }
-        const std::string reason = reason_of(token.exception());
+        const std::string reason = isolate::test::cancelled_reason(token.exception());
         ASSERT_TRUE(reason == "canceller 2" || reason == "canceller 3") << reason;
         ASSERT_FALSE(token.has_callbacks());
         for (auto& mine : registrations) mine.clear();

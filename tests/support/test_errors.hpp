@@ -2,10 +2,15 @@
 // future's outcome.
 #pragma once
 
+#include <isolate/errors.hpp>
+
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <exception>
 #include <future>
 #include <stdexcept>
+#include <string>
 
 namespace isolate::test {
 
@@ -27,6 +32,19 @@ std::exception_ptr error_of(std::future<T>& f) {
     return std::current_exception();
   }
   return nullptr;
+}
+
+/// The reason of the CancelledException in `e`; "<not a CancelledException>" (and a test
+/// failure) if `e` holds anything else.
+inline std::string cancelled_reason(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const CancelledException& cancelled) {
+    return cancelled.reason();
+  } catch (...) {
+    ADD_FAILURE() << "not a CancelledException";
+  }
+  return "<not a CancelledException>";
 }
 
 template <class T>

@@ -1,4 +1,6 @@
-// Tests of isolate::CancellationToken and isolate::CancellationCallback.
+// Tests of isolate::CancellationToken and isolate::CancellationCallback. The contract of a token
+// cancelled by hand runs as one typed suite (TokenContract) over all three kinds: plain, timeout
+// and merged; what only one kind does is in its own file.
 //
 // Ports Dart's cancellation_token package suite test/src/tokens/cancellation_token_test.dart
 // (attached cancellables are cancelled with the token's exception, only once, not after detaching;
@@ -27,6 +29,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -40,6 +43,7 @@ using isolate::CancellationToken;
 using isolate::CancelledException;
 
 // A custom exception type to cancel with (the Dart suite's `Exception('Test exception')`).
+using isolate::test::cancelled_reason;
 using isolate::test::test_error;
 using isolate::test::TestError;
 
@@ -54,22 +58,34 @@ std::exception_ptr thrown_by(Fn&& fn) {
   return nullptr;
 }
 
-// The reason of the CancelledException in `e`; fails the test if `e` holds anything else.
-std::string cancelled_reason(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const CancelledException& cancelled) {
-    return cancelled.reason();
-  } catch (...) {
-    ADD_FAILURE() << "not a CancelledException";
+// ---- the contract every kind of token keeps ---------------------------------------------------
+//
+// The tests below run for a plain CancellationToken, a TimeoutCancellationToken whose clock will not
+// run out during the test (an hour), and a MergedCancellationToken of two inputs: cancelled by hand,
+// each must behave exactly as a plain token does. (What only one kind does is tested in its own file.)
+
+/// How each kind is made.
+struct PlainToken {
+  static CancellationToken make() { return CancellationToken(); }
+};
+struct TimeoutToken {
+  static CancellationToken make() { return isolate::TimeoutCancellationToken(std::chrono::hours(1)); }
+};
+struct MergedToken {
+  static CancellationToken make() {
+    return isolate::MergedCancellationToken({CancellationToken(), CancellationToken()});
   }
-  return {};
-}
+};
+
+template <class Kind>
+class TokenContract : public ::testing::Test {};
+using TokenKinds = ::testing::Types<PlainToken, TimeoutToken, MergedToken>;
+TYPED_TEST_SUITE(TokenContract, TokenKinds);
 
 // ---- ported from the Dart suite -----------------------------------------------------------------
 
-TEST(CancellationToken, CancelRunsEveryRegisteredCallbackWithTheTokensException) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CancelRunsEveryRegisteredCallbackWithTheTokensException) {
+  CancellationToken token = TypeParam::make();
   const std::exception_ptr error = test_error();
   std::exception_ptr seen_by_a;
   std::exception_ptr seen_by_b;
@@ -82,8 +98,8 @@ TEST(CancellationToken, CancelRunsEveryRegisteredCallbackWithTheTokensException)
   EXPECT_EQ(seen_by_b, error);
 }
 
-TEST(CancellationToken, CallbackRunsOnlyOnceWhenCancelledTwice) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CallbackRunsOnlyOnceWhenCancelledTwice) {
+  CancellationToken token = TypeParam::make();
   int runs = 0;
   auto registration = token.on_cancel([&](std::exception_ptr) { ++runs; });
 
@@ -93,8 +109,8 @@ TEST(CancellationToken, CallbackRunsOnlyOnceWhenCancelledTwice) {
   EXPECT_EQ(runs, 1);
 }
 
-TEST(CancellationToken, ResetRegistrationIsNotRun) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, ResetRegistrationIsNotRun) {
+  CancellationToken token = TypeParam::make();
   bool ran = false;
   auto registration = token.on_cancel([&](std::exception_ptr) { ran = true; });
 
@@ -104,8 +120,8 @@ TEST(CancellationToken, ResetRegistrationIsNotRun) {
   EXPECT_FALSE(ran);
 }
 
-TEST(CancellationToken, DestroyedRegistrationIsNotRun) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, DestroyedRegistrationIsNotRun) {
+  CancellationToken token = TypeParam::make();
   bool ran = false;
   {
     auto registration = token.on_cancel([&](std::exception_ptr) { ran = true; });
@@ -116,8 +132,8 @@ TEST(CancellationToken, DestroyedRegistrationIsNotRun) {
   EXPECT_FALSE(ran);
 }
 
-TEST(CancellationToken, IsCancelledBecomesTrueOnCancelWithoutCallbacks) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, IsCancelledBecomesTrueOnCancelWithoutCallbacks) {
+  CancellationToken token = TypeParam::make();
   EXPECT_FALSE(token.is_cancelled());
 
   token.cancel();
@@ -125,8 +141,8 @@ TEST(CancellationToken, IsCancelledBecomesTrueOnCancelWithoutCallbacks) {
   EXPECT_TRUE(token.is_cancelled());
 }
 
-TEST(CancellationToken, IsCancelledBecomesTrueOnCancelWithCallbacks) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, IsCancelledBecomesTrueOnCancelWithCallbacks) {
+  CancellationToken token = TypeParam::make();
   auto registration = token.on_cancel([](std::exception_ptr) {});
   EXPECT_FALSE(token.is_cancelled());
 
@@ -135,15 +151,20 @@ TEST(CancellationToken, IsCancelledBecomesTrueOnCancelWithCallbacks) {
   EXPECT_TRUE(token.is_cancelled());
 }
 
-TEST(CancellationToken, ExceptionIsCancelledExceptionWhenCancelledWithoutArguments) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, ExceptionIsCancelledExceptionWhenCancelledWithoutArguments) {
+  CancellationToken token = TypeParam::make();
   token.cancel();
 
   EXPECT_EQ(cancelled_reason(token.exception()), "cancelled");
+  try {
+    std::rethrow_exception(token.exception());
+  } catch (const CancelledException& e) {
+    EXPECT_EQ(typeid(e), typeid(CancelledException)) << "a cancel by hand is never a TimeoutException";
+  }
 }
 
-TEST(CancellationToken, ExceptionIsTheCustomExceptionItWasCancelledWith) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, ExceptionIsTheCustomExceptionItWasCancelledWith) {
+  CancellationToken token = TypeParam::make();
   const std::exception_ptr error = test_error();
 
   token.cancel(error);
@@ -152,8 +173,8 @@ TEST(CancellationToken, ExceptionIsTheCustomExceptionItWasCancelledWith) {
   EXPECT_THROW(std::rethrow_exception(token.exception()), TestError);
 }
 
-TEST(CancellationToken, ExceptionIsTheSameExceptionPtrEveryTime) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, ExceptionIsTheSameExceptionPtrEveryTime) {
+  CancellationToken token = TypeParam::make();
   token.cancel();
 
   const std::exception_ptr first = token.exception();
@@ -163,14 +184,14 @@ TEST(CancellationToken, ExceptionIsTheSameExceptionPtrEveryTime) {
 
 // ---- Dio's CancelToken basics --------------------------------------------------------------------
 
-TEST(CancellationToken, CancellingATokenNobodyUsesDoesNotThrow) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CancellingATokenNobodyUsesDoesNotThrow) {
+  CancellationToken token = TypeParam::make();
   EXPECT_NO_THROW(token.cancel("unused"));
   EXPECT_TRUE(token.is_cancelled());
 }
 
-TEST(CancellationToken, CancelWithReasonGivesCancelledExceptionWithThatReason) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CancelWithReasonGivesCancelledExceptionWithThatReason) {
+  CancellationToken token = TypeParam::make();
   std::exception_ptr seen;
   auto registration = token.on_cancel([&](std::exception_ptr e) { seen = std::move(e); });
 
@@ -182,16 +203,16 @@ TEST(CancellationToken, CancelWithReasonGivesCancelledExceptionWithThatReason) {
 
 // ---- the C++ contract: state and exceptions ----------------------------------------------------
 
-TEST(CancellationToken, NewTokenIsNotCancelledAndHasNoException) {
-  const CancellationToken token;
+TYPED_TEST(TokenContract, NewTokenIsNotCancelledAndHasNoException) {
+  const CancellationToken token = TypeParam::make();
   EXPECT_FALSE(token.is_cancelled());
   EXPECT_EQ(token.exception(), nullptr);
   EXPECT_FALSE(token.has_callbacks());
   EXPECT_NO_THROW(token.throw_if_cancelled());
 }
 
-TEST(CancellationToken, CancelWithNullExceptionPtrThrowsInvalidArgumentAndLeavesTheTokenAlone) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CancelWithNullExceptionPtrThrowsInvalidArgumentAndLeavesTheTokenAlone) {
+  CancellationToken token = TypeParam::make();
   int runs = 0;
   auto registration = token.on_cancel([&](std::exception_ptr) { ++runs; });
 
@@ -203,8 +224,8 @@ TEST(CancellationToken, CancelWithNullExceptionPtrThrowsInvalidArgumentAndLeaves
   EXPECT_TRUE(token.has_callbacks());
 }
 
-TEST(CancellationToken, CancellingTwiceKeepsTheFirstException) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CancellingTwiceKeepsTheFirstException) {
+  CancellationToken token = TypeParam::make();
   token.cancel("first");
   const std::exception_ptr first = token.exception();
 
@@ -216,8 +237,8 @@ TEST(CancellationToken, CancellingTwiceKeepsTheFirstException) {
   EXPECT_EQ(cancelled_reason(token.exception()), "first");
 }
 
-TEST(CancellationToken, CancelWithNullExceptionPtrAfterCancelStillThrowsInvalidArgument) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CancelWithNullExceptionPtrAfterCancelStillThrowsInvalidArgument) {
+  CancellationToken token = TypeParam::make();
   token.cancel("first");
   const std::exception_ptr first = token.exception();
 
@@ -225,8 +246,8 @@ TEST(CancellationToken, CancelWithNullExceptionPtrAfterCancelStillThrowsInvalidA
   EXPECT_EQ(token.exception(), first);
 }
 
-TEST(CancellationToken, ThrowIfCancelledRethrowsTheSameExceptionObject) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, ThrowIfCancelledRethrowsTheSameExceptionObject) {
+  CancellationToken token = TypeParam::make();
   token.cancel(test_error());
 
   const std::exception_ptr thrown = thrown_by([&] { token.throw_if_cancelled(); });
@@ -235,8 +256,8 @@ TEST(CancellationToken, ThrowIfCancelledRethrowsTheSameExceptionObject) {
   EXPECT_THROW(token.throw_if_cancelled(), TestError);
 }
 
-TEST(CancellationToken, ThrowIfCancelledThrowsCancelledExceptionAfterPlainCancel) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, ThrowIfCancelledThrowsCancelledExceptionAfterPlainCancel) {
+  CancellationToken token = TypeParam::make();
   token.cancel();
   EXPECT_THROW(token.throw_if_cancelled(), CancelledException);
 }
@@ -282,8 +303,8 @@ TEST(CancellationToken, OnCancelWithAnEmptyFunctionThrowsInvalidArgument) {
   EXPECT_FALSE(token.has_callbacks());
 }
 
-TEST(CancellationToken, CallbackRegisteredAfterCancelRunsInlineOnTheRegisteringThread) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CallbackRegisteredAfterCancelRunsInlineOnTheRegisteringThread) {
+  CancellationToken token = TypeParam::make();
   token.cancel("already");
   bool ran = false;
   std::thread::id ran_on;
@@ -301,8 +322,8 @@ TEST(CancellationToken, CallbackRegisteredAfterCancelRunsInlineOnTheRegisteringT
   EXPECT_FALSE(token.has_callbacks()) << "a callback that already ran must not be counted";
 }
 
-TEST(CancellationToken, CallbackRegisteredAfterCancelIsNotRunAgainByALaterCancel) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CallbackRegisteredAfterCancelIsNotRunAgainByALaterCancel) {
+  CancellationToken token = TypeParam::make();
   token.cancel();
   int runs = 0;
   auto registration = token.on_cancel([&](std::exception_ptr) { ++runs; });
@@ -312,8 +333,8 @@ TEST(CancellationToken, CallbackRegisteredAfterCancelIsNotRunAgainByALaterCancel
   EXPECT_EQ(runs, 1);
 }
 
-TEST(CancellationToken, CallbackRunsOnTheCancellingThread) {
-  const CancellationToken token;
+TYPED_TEST(TokenContract, CallbackRunsOnTheCancellingThread) {
+  const CancellationToken token = TypeParam::make();
   std::thread::id ran_on;
   auto registration = token.on_cancel([&](std::exception_ptr) { ran_on = std::this_thread::get_id(); });
 
@@ -324,8 +345,8 @@ TEST(CancellationToken, CallbackRunsOnTheCancellingThread) {
   EXPECT_EQ(ran_on, canceller_id);
 }
 
-TEST(CancellationToken, CallbacksHaveRunWhenCancelReturns) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CallbacksHaveRunWhenCancelReturns) {
+  CancellationToken token = TypeParam::make();
   std::vector<int> ran;
   auto a = token.on_cancel([&](std::exception_ptr) { ran.push_back(1); });
   auto b = token.on_cancel([&](std::exception_ptr) { ran.push_back(2); });
@@ -337,8 +358,8 @@ TEST(CancellationToken, CallbacksHaveRunWhenCancelReturns) {
   EXPECT_EQ(ran, (std::vector<int>{1, 2, 3}));
 }
 
-TEST(CancellationToken, TokenReadsCancelledInsideItsOwnCallbacks) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, TokenReadsCancelledInsideItsOwnCallbacks) {
+  CancellationToken token = TypeParam::make();
   bool cancelled_inside = false;
   std::exception_ptr exception_inside;
   auto registration = token.on_cancel([&](std::exception_ptr) {
@@ -352,8 +373,8 @@ TEST(CancellationToken, TokenReadsCancelledInsideItsOwnCallbacks) {
   EXPECT_EQ(exception_inside, token.exception());
 }
 
-TEST(CancellationToken, CancelCalledFromItsOwnCallbackHasNoEffect) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CancelCalledFromItsOwnCallbackHasNoEffect) {
+  CancellationToken token = TypeParam::make();
   int runs = 0;
   auto registration = token.on_cancel([&](std::exception_ptr) {
     ++runs;
@@ -366,8 +387,8 @@ TEST(CancellationToken, CancelCalledFromItsOwnCallbackHasNoEffect) {
   EXPECT_EQ(cancelled_reason(token.exception()), "outer");
 }
 
-TEST(CancellationToken, CallbackRegisteredFromInsideACallbackRunsInline) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CallbackRegisteredFromInsideACallbackRunsInline) {
+  CancellationToken token = TypeParam::make();
   bool inner_ran = false;
   CancellationCallback inner;
   auto outer = token.on_cancel(
@@ -379,8 +400,8 @@ TEST(CancellationToken, CallbackRegisteredFromInsideACallbackRunsInline) {
   EXPECT_FALSE(token.has_callbacks());
 }
 
-TEST(CancellationToken, CallbackMayResetItsOwnRegistration) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CallbackMayResetItsOwnRegistration) {
+  CancellationToken token = TypeParam::make();
   int runs = 0;
   CancellationCallback registration;
   registration = token.on_cancel([&](std::exception_ptr) {
@@ -394,9 +415,9 @@ TEST(CancellationToken, CallbackMayResetItsOwnRegistration) {
   EXPECT_FALSE(token.has_callbacks());
 }
 
-TEST(CancellationToken, CallbackResettingANotYetRunRegistrationStopsItFromRunning) {
+TYPED_TEST(TokenContract, CallbackResettingANotYetRunRegistrationStopsItFromRunning) {
   // Each callback resets the other; whichever runs first must prevent the other from running.
-  CancellationToken token;
+  CancellationToken token = TypeParam::make();
   int runs = 0;
   CancellationCallback a;
   CancellationCallback b;
@@ -467,8 +488,8 @@ TEST(CancellationToken, ResetWaitsForACallbackRunningOnAnotherThread) {
   canceller.join();
 }
 
-TEST(CancellationToken, ThrowingCallbackDoesNotStopTheOthersAndIsRethrownFromCancel) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, ThrowingCallbackDoesNotStopTheOthersAndIsRethrownFromCancel) {
+  CancellationToken token = TypeParam::make();
   int quiet_runs = 0;
   auto a = token.on_cancel([&](std::exception_ptr) { ++quiet_runs; });
   auto b = token.on_cancel([](std::exception_ptr) { throw TestError{"callback failed"}; });
@@ -487,8 +508,8 @@ TEST(CancellationToken, ThrowingCallbackDoesNotStopTheOthersAndIsRethrownFromCan
   EXPECT_FALSE(token.has_callbacks());
 }
 
-TEST(CancellationToken, WhenSeveralCallbacksThrowCancelRethrowsTheFirstThrown) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, WhenSeveralCallbacksThrowCancelRethrowsTheFirstThrown) {
+  CancellationToken token = TypeParam::make();
   std::vector<std::string> thrown_in_order;
   auto a = token.on_cancel([&](std::exception_ptr) {
     thrown_in_order.emplace_back("a");
@@ -508,8 +529,8 @@ TEST(CancellationToken, WhenSeveralCallbacksThrowCancelRethrowsTheFirstThrown) {
   }
 }
 
-TEST(CancellationToken, CancellingAgainAfterAThrowingCallbackDoesNotRunOrThrowAgain) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CancellingAgainAfterAThrowingCallbackDoesNotRunOrThrowAgain) {
+  CancellationToken token = TypeParam::make();
   int runs = 0;
   auto registration = token.on_cancel([&](std::exception_ptr) {
     ++runs;
@@ -521,15 +542,15 @@ TEST(CancellationToken, CancellingAgainAfterAThrowingCallbackDoesNotRunOrThrowAg
   EXPECT_EQ(runs, 1);
 }
 
-TEST(CancellationToken, ThrowingCallbackRegisteredAfterCancelPropagatesOutOfOnCancel) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, ThrowingCallbackRegisteredAfterCancelPropagatesOutOfOnCancel) {
+  CancellationToken token = TypeParam::make();
   token.cancel();
   EXPECT_THROW((void)token.on_cancel([](std::exception_ptr) { throw TestError{"late"}; }), TestError);
   EXPECT_FALSE(token.has_callbacks());
 }
 
-TEST(CancellationToken, CallbackReceivesTheExceptionItWasCancelledWith) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CallbackReceivesTheExceptionItWasCancelledWith) {
+  CancellationToken token = TypeParam::make();
   std::exception_ptr seen;
   auto registration = token.on_cancel([&](std::exception_ptr e) { seen = std::move(e); });
 
@@ -539,8 +560,8 @@ TEST(CancellationToken, CallbackReceivesTheExceptionItWasCancelledWith) {
   EXPECT_EQ(seen, token.exception());
 }
 
-TEST(CancellationToken, HasCallbacksTracksLiveRegistrations) {
-  const CancellationToken token;
+TYPED_TEST(TokenContract, HasCallbacksTracksLiveRegistrations) {
+  const CancellationToken token = TypeParam::make();
   EXPECT_FALSE(token.has_callbacks());
 
   auto a = token.on_cancel([](std::exception_ptr) {});
@@ -553,8 +574,8 @@ TEST(CancellationToken, HasCallbacksTracksLiveRegistrations) {
   EXPECT_FALSE(token.has_callbacks());
 }
 
-TEST(CancellationToken, HasCallbacksIsFalseAfterCancelEvenWhileRegistrationsLive) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, HasCallbacksIsFalseAfterCancelEvenWhileRegistrationsLive) {
+  CancellationToken token = TypeParam::make();
   auto registration = token.on_cancel([](std::exception_ptr) {});
 
   token.cancel();
@@ -562,8 +583,8 @@ TEST(CancellationToken, HasCallbacksIsFalseAfterCancelEvenWhileRegistrationsLive
   EXPECT_FALSE(token.has_callbacks());
 }
 
-TEST(CancellationToken, CancelReleasesTheCallbacksItRan) {
-  CancellationToken token;
+TYPED_TEST(TokenContract, CancelReleasesTheCallbacksItRan) {
+  CancellationToken token = TypeParam::make();
   auto witness = std::make_shared<int>(0);
   auto registration = token.on_cancel([witness](std::exception_ptr) {});
   EXPECT_EQ(witness.use_count(), 2);
@@ -573,8 +594,8 @@ TEST(CancellationToken, CancelReleasesTheCallbacksItRan) {
   EXPECT_EQ(witness.use_count(), 1) << "the token kept its callback after running it";
 }
 
-TEST(CancellationToken, ResetReleasesTheCallback) {
-  const CancellationToken token;
+TYPED_TEST(TokenContract, ResetReleasesTheCallback) {
+  const CancellationToken token = TypeParam::make();
   auto witness = std::make_shared<int>(0);
   auto registration = token.on_cancel([witness](std::exception_ptr) {});
 

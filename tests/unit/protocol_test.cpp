@@ -23,9 +23,12 @@
 #include "protocol/layout.hpp"
 #include "protocol/pool_control.hpp"
 #include "protocol/worker_argument.hpp"
+#include "vector_bytes.hpp"
 
 namespace isolate::detail {
 namespace {
+
+using test::VectorBytes;
 
 std::vector<std::byte> bytes_of(std::initializer_list<unsigned> values) {
   std::vector<std::byte> out;
@@ -36,19 +39,6 @@ std::vector<std::byte> bytes_of(std::initializer_list<unsigned> values) {
 std::string_view text_of(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
-
-/// Plain memory a ByteWriter can append to.
-class VectorBytes final : public WritableBytes {
- public:
-  std::byte* bytes() noexcept override { return data_.data(); }
-  std::size_t length() const noexcept override { return data_.size(); }
-  void grow_to(std::size_t size) override {
-    if (size > data_.size()) data_.resize(size);
-  }
-
- private:
-  std::vector<std::byte> data_;
-};
 
 /// Writes a request whose input is `input` (raw bytes) into `channel`.
 void request(Channel& channel, std::string_view job, std::string_view input) {

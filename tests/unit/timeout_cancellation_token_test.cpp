@@ -132,31 +132,6 @@ class FiringRecorder {
 
 // ---- ported from the Dart suite -----------------------------------------------------------------
 
-TEST(TimeoutCancellationToken, ManualCancelRunsEveryCallbackWithTheGivenException) {
-  TimeoutCancellationToken token{kNever};
-  const std::exception_ptr error = test_error();
-  std::exception_ptr seen_by_a;
-  std::exception_ptr seen_by_b;
-  auto a = token.on_cancel([&](std::exception_ptr e) { seen_by_a = std::move(e); });
-  auto b = token.on_cancel([&](std::exception_ptr e) { seen_by_b = std::move(e); });
-
-  token.cancel(error);
-
-  EXPECT_EQ(seen_by_a, error);
-  EXPECT_EQ(seen_by_b, error);
-}
-
-TEST(TimeoutCancellationToken, ResetRegistrationIsNotRunOnManualCancel) {
-  TimeoutCancellationToken token{kNever};
-  bool ran = false;
-  auto registration = token.on_cancel([&](std::exception_ptr) { ran = true; });
-
-  registration.reset();
-  token.cancel();
-
-  EXPECT_FALSE(ran);
-}
-
 TEST(TimeoutCancellationToken, TimeoutRunsEveryCallbackWithTimeoutExceptionNotBeforeTheDeadline) {
   const auto timeout = 50ms;
   const auto created = Clock::now();
@@ -206,17 +181,6 @@ TEST(TimeoutCancellationToken, LazyStartDoesNotRunTheClockBeforeTheFirstRegistra
   EXPECT_GE(fired.at - attached, timeout) << "the lazy clock fired before its deadline";
 }
 
-TEST(TimeoutCancellationToken, CallbackRunsOnceAfterDoubleManualCancel) {
-  TimeoutCancellationToken token{kNever};
-  int runs = 0;
-  auto registration = token.on_cancel([&](std::exception_ptr) { ++runs; });
-
-  token.cancel();
-  token.cancel();
-
-  EXPECT_EQ(runs, 1);
-}
-
 TEST(TimeoutCancellationToken, ManualCancelStopsTheClockSoTheCallbackRunsOnce) {
   const auto timeout = 20ms;
   TimeoutCancellationToken token{timeout};
@@ -243,35 +207,6 @@ TEST(TimeoutCancellationToken, ManualCancelAfterTheTimeoutRunsNothingAndKeepsThe
   EXPECT_EQ(runs.load(), 1);
   EXPECT_EQ(token.exception(), fired.exception);
   EXPECT_EQ(timeout_of(token.exception()), std::chrono::nanoseconds{10ms});
-}
-
-TEST(TimeoutCancellationToken, IsCancelledAfterManualCancelWithoutCallbacks) {
-  TimeoutCancellationToken token{kNever};
-  EXPECT_FALSE(token.is_cancelled());
-  token.cancel();
-  EXPECT_TRUE(token.is_cancelled());
-}
-
-TEST(TimeoutCancellationToken, IsCancelledAfterManualCancelWithCallbacks) {
-  TimeoutCancellationToken token{kNever};
-  auto registration = token.on_cancel([](std::exception_ptr) {});
-  EXPECT_FALSE(token.is_cancelled());
-  token.cancel();
-  EXPECT_TRUE(token.is_cancelled());
-}
-
-TEST(TimeoutCancellationToken, ManualCancelGivesPlainCancelledExceptionNotTimeoutException) {
-  TimeoutCancellationToken token{kNever};
-  token.cancel();
-  EXPECT_TRUE(is_plain_cancel(token.exception()));
-  EXPECT_THROW(token.throw_if_cancelled(), CancelledException);
-}
-
-TEST(TimeoutCancellationToken, ManualCancelWithACustomExceptionKeepsIt) {
-  TimeoutCancellationToken token{kNever};
-  const std::exception_ptr error = test_error();
-  token.cancel(error);
-  EXPECT_EQ(token.exception(), error);
 }
 
 // ---- C++-only contract --------------------------------------------------------------------------
