@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "test_errors.hpp"
+#include "timer_thread_hold.hpp"
 
 namespace {
 
@@ -56,6 +57,7 @@ using isolate::test::error_of;
 using isolate::test::is_ready;
 using isolate::test::test_error;
 using isolate::test::TestError;
+using isolate::test::TimerThreadHold;
 
 template <class T>
 bool ready_within_sanity_bound(const std::future<T>& f) {
@@ -411,11 +413,13 @@ TEST(RunDelayed, ZeroDelayRunsFn) {
 
 TEST(RunDelayed, CancelDuringTheDelayCompletesAtOnceAndFnNeverRuns) {
   const auto delay = 30ms;
+  TimerThreadHold hold;  // the cancel surely lands during the delay
   CancellationToken token;
   const RecordedWork work;
   auto future = run_delayed(delay, work.fn(1), token);
 
   token.cancel("during the delay");
+  hold.release();
 
   ASSERT_TRUE(is_ready(future));
   EXPECT_EQ(error_of(future), token.exception());

@@ -48,6 +48,14 @@ void request(Channel& channel, std::string_view job, std::string_view input) {
 /// The worker's side of `channel`: a second mapping of the same memfd, as a worker adopts it.
 Channel worker_side(Channel& channel) { return Channel::adopt(::dup(channel.fd())); }
 
+/// The worker's side of `channel`, attached to its request as a starting worker attaches.
+Channel attached_worker(Channel& channel) {
+  auto worker = worker_side(channel);
+  channel.allow_attach();
+  EXPECT_TRUE(worker.attach()) << "the worker could not attach to the request";
+  return worker;
+}
+
 // A worker holds the fds of its channel and of the pool's control segment: truncating either
 // must fail, or the parent's next touch of its mapping would be a SIGBUS.
 TEST(Segments, ChannelAndControlSegmentsCannotBeTruncatedByAnyHolder) {
@@ -89,9 +97,7 @@ TEST(Channel, AChannelThatIsNotOneIsRefused) {
 TEST(Channel, ACopiedValueComesBackWithItsSize) {
   auto parent = Channel::create(16);
   request(parent, "job", "input");
-  auto worker = worker_side(parent);
-  parent.allow_attach();
-  ASSERT_TRUE(worker.attach());
+  auto worker = attached_worker(parent);
   worker.respond([](ByteWriter& out) {
     write_payload<std::string_view>("output", out);
     return false;
@@ -106,9 +112,7 @@ TEST(Channel, ACopiedValueComesBackWithItsSize) {
 TEST(Channel, AViewOfTheInputComesBackInPlace) {
   auto parent = Channel::create(64);
   request(parent, "job", "xin place payload");
-  auto worker = worker_side(parent);
-  parent.allow_attach();
-  ASSERT_TRUE(worker.attach());
+  auto worker = attached_worker(parent);
   const auto input = worker.read_request().input;
   worker.respond([&](ByteWriter& out) { return out.refer(input.subspan(1)); });
   EXPECT_EQ(parent.claimed_payload_size(), 16u);
@@ -121,9 +125,7 @@ TEST(Channel, AViewOfTheInputComesBackInPlace) {
 TEST(Channel, AnErrorComesBackAsItsTypeAndMessage) {
   auto parent = Channel::create(16);
   request(parent, "job", "input");
-  auto worker = worker_side(parent);
-  parent.allow_attach();
-  ASSERT_TRUE(worker.attach());
+  auto worker = attached_worker(parent);
   worker.respond_error("std::out_of_range", "index 7");
   const auto response = parent.read_response();
   EXPECT_TRUE(response.is_error);
@@ -136,9 +138,7 @@ TEST(Channel, ARequestOrResponseLargerThanTheChannelGrowsIt) {
   auto parent = Channel::create(0);
   const std::string big(3u << 20, 'b');
   request(parent, "job", big);
-  auto worker = worker_side(parent);
-  parent.allow_attach();
-  ASSERT_TRUE(worker.attach());
+  auto worker = attached_worker(parent);
   EXPECT_EQ(text_of(worker.read_request().input), big);
   const std::string bigger(5u << 20, 'B');
   worker.respond([&](ByteWriter& out) {
@@ -151,9 +151,7 @@ TEST(Channel, ARequestOrResponseLargerThanTheChannelGrowsIt) {
 TEST(Channel, AFailedOutputWriterPublishesNothing) {
   auto parent = Channel::create(16);
   request(parent, "job", "input");
-  auto worker = worker_side(parent);
-  parent.allow_attach();
-  ASSERT_TRUE(worker.attach());
+  auto worker = attached_worker(parent);
   EXPECT_THROW(worker.respond([](ByteWriter&) -> bool { throw std::runtime_error("job failed"); }), std::runtime_error);
   EXPECT_EQ(parent.state(), ChannelState::attached);
 }

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "test_errors.hpp"
+#include "timer_thread_hold.hpp"
 
 namespace {
 
@@ -52,6 +53,7 @@ constexpr auto kNever = std::chrono::hours{1};
 
 using isolate::test::test_error;
 using isolate::test::TestError;
+using isolate::test::TimerThreadHold;
 
 TimeoutOptions lazy(std::exception_ptr exception = {}) {
   TimeoutOptions options;
@@ -183,11 +185,13 @@ TEST(TimeoutCancellationToken, LazyStartDoesNotRunTheClockBeforeTheFirstRegistra
 
 TEST(TimeoutCancellationToken, ManualCancelStopsTheClockSoTheCallbackRunsOnce) {
   const auto timeout = 20ms;
+  TimerThreadHold hold;  // the manual cancel surely comes first
   TimeoutCancellationToken token{timeout};
   std::atomic<int> runs{0};
   auto registration = token.on_cancel([&](std::exception_ptr) { ++runs; });
 
   token.cancel("manual");
+  hold.release();
   std::this_thread::sleep_for(timeout * 5);  // past the deadline the stopped clock had
 
   EXPECT_EQ(runs.load(), 1);
@@ -228,7 +232,7 @@ TEST(TimeoutCancellationToken, FiresWithoutAnyRegistration) {
 }
 
 TEST(TimeoutCancellationToken, TimeoutCallbacksRunOnTheTimerThreadNotTheCaller) {
-  const TimeoutCancellationToken token{10ms};
+  const TimeoutCancellationToken token{10ms, lazy()};  // cannot fire before the registration
   FiringRecorder recorder;
   auto registration = token.on_cancel(recorder.callback());
 
@@ -238,12 +242,14 @@ TEST(TimeoutCancellationToken, TimeoutCallbacksRunOnTheTimerThreadNotTheCaller) 
 }
 
 TEST(TimeoutCancellationToken, ThrowingCallbackOnTheTimerThreadIsDroppedAndTheOthersStillRun) {
+  TimerThreadHold hold;  // all three are registered before it fires
   const TimeoutCancellationToken token{10ms};
   FiringRecorder before;
   FiringRecorder after;
   auto a = token.on_cancel(before.callback());
   auto b = token.on_cancel([](std::exception_ptr) { throw TestError{"thrown on the timer thread"}; });
   auto c = token.on_cancel(after.callback());
+  hold.release();
 
   EXPECT_EQ(timeout_of(before.wait().exception), std::chrono::nanoseconds{10ms});
   EXPECT_EQ(timeout_of(after.wait().exception), std::chrono::nanoseconds{10ms});
