@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +22,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -51,12 +54,28 @@ isolate::Job<std::span<const std::uint8_t>, std::vector<std::uint8_t>> echo_view
 isolate::Job<std::span<const std::uint8_t>, std::span<const std::uint8_t>> echo_in_place(
     "bench.echo-in-place", [](const std::span<const std::uint8_t>& in) { return in; });
 isolate::Job<std::string, int> worker_pid("bench.pid", [](const std::string&) { return static_cast<int>(::getpid()); });
-isolate::Job<std::string, std::uint64_t> parse_count("bench.parse", [](const std::string& text) {
-  return static_cast<std::uint64_t>(nlohmann::json::parse(text).size());
-});
-isolate::Job<std::string_view, std::uint64_t> parse_view("bench.parse-view", [](const std::string_view& text) {
-  return static_cast<std::uint64_t>(nlohmann::json::parse(text).size());
-});
+/// Minor page faults of this process so far.
+std::uint64_t minor_faults() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<std::uint64_t>(usage.ru_minflt);
+}
+
+/// Parses `text`; returns the top-level element count and the page faults the parse took.
+std::pair<std::uint64_t, std::uint64_t> parse_counting_faults(std::string_view text) {
+  const auto faults = minor_faults();
+  const auto size = static_cast<std::uint64_t>(nlohmann::json::parse(text).size());
+  return {size, minor_faults() - faults};
+}
+
+isolate::Job<std::string, std::pair<std::uint64_t, std::uint64_t>> parse_count("bench.parse",
+                                                                               [](const std::string& text) {
+                                                                                 return parse_counting_faults(text);
+                                                                               });
+isolate::Job<std::string_view, std::pair<std::uint64_t, std::uint64_t>> parse_view("bench.parse-view",
+                                                                                   [](const std::string_view& text) {
+                                                                                     return parse_counting_faults(text);
+                                                                                   });
 
 /// Reports the median of per-iteration samples (the anchors report medians; a mean over a few
 /// hundred kills is dominated by the odd slow one on this shared VM).
@@ -115,22 +134,79 @@ void BM_Rss(benchmark::State& state) {
 }
 BENCHMARK(BM_Rss)->Iterations(1);  // first: before any large payload grows the heaps
 
-// ---- cold run vs raw spawn ------------------------------------------------------------------
+// ---- interleaved comparisons ----------------------------------------------------------------
 
-void BM_RawSpawnExecReap(benchmark::State& state) {
-  for (auto _ : state) {
-    const pid_t pid = spawn_self("--bench-exit");
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+/// Measures several ways of doing one thing in turn, one sample each per iteration (ours, then
+/// the baseline, alternating), so that a noisy moment of the machine hits them all alike; reports
+/// each one's median ("<name>_us") and its ratio to the first, the baseline ("<name>_x").
+class Interleaved {
+ public:
+  /// `sample` does the operation once and returns the seconds that count (its own setup aside).
+  void add(std::string name, std::function<double()> sample) {
+    ways_.push_back({std::move(name), std::move(sample), {}});
   }
-}
-BENCHMARK(BM_RawSpawnExecReap)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
 
-void BM_ColdRun(benchmark::State& state) {
-  for (auto _ : state)
-    benchmark::DoNotOptimize(isolate::CancellableIsolate::run(noop, std::string("x"), {}, kProcess).get());
+  /// Records one sample of a side figure (page faults, say): reported as its median, "<key>".
+  void note(const std::string& key, double value) { notes_[key].push_back(value); }
+
+  void run(benchmark::State& state) {
+    for (auto _ : state) {
+      double total = 0;
+      for (auto& way : ways_) {
+        way.seconds.push_back(way.sample());
+        total += way.seconds.back();
+      }
+      state.SetIterationTime(total);
+    }
+    const double baseline = median(ways_.front().seconds);
+    for (auto& way : ways_) {
+      const double m = median(way.seconds);
+      state.counters[way.name + "_us"] = m * 1e6;
+      if (&way != &ways_.front()) state.counters[way.name + "_x"] = baseline > 0 ? m / baseline : 0;
+    }
+    for (auto& [key, values] : notes_) state.counters[key] = median(values);
+  }
+
+ private:
+  struct Way {
+    std::string name;
+    std::function<double()> sample;
+    std::vector<double> seconds;
+  };
+  static double median(std::vector<double> seconds) {
+    if (seconds.empty()) return 0;
+    std::sort(seconds.begin(), seconds.end());
+    const auto mid = seconds.size() / 2;
+    return seconds.size() % 2 == 1 ? seconds[mid] : (seconds[mid - 1] + seconds[mid]) / 2;
+  }
+  std::vector<Way> ways_;
+  std::map<std::string, std::vector<double>> notes_;
+};
+
+/// The seconds `operation` takes.
+template <class Operation>
+double seconds_of(Operation&& operation) {
+  const auto t0 = Clock::now();
+  benchmark::DoNotOptimize(operation());
+  return std::chrono::duration<double>(Clock::now() - t0).count();
 }
-BENCHMARK(BM_ColdRun)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
+
+// A cold run of a trivial job (spawn, attach, answer, reap) beside a raw posix_spawn + exec +
+// waitpid of this same executable.
+void BM_ColdRun(benchmark::State& state) {
+  Interleaved ways;
+  ways.add("raw_spawn", [] {
+    return seconds_of([] {
+      int status = 0;
+      return ::waitpid(spawn_self("--bench-exit"), &status, 0);
+    });
+  });
+  ways.add("run", [] {
+    return seconds_of([] { return isolate::CancellableIsolate::run(noop, std::string("x"), {}, kProcess).get(); });
+  });
+  ways.run(state);
+}
+BENCHMARK(BM_ColdRun)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(300);
 
 // ---- warm pool --------------------------------------------------------------------------------
 
@@ -176,150 +252,132 @@ BENCHMARK(BM_PoolThroughput)->Arg(20000)->Unit(benchmark::kMillisecond)->MinTime
 
 // ---- cancel -----------------------------------------------------------------------------------
 
-void BM_RawKillReap(benchmark::State& state) {
-  std::vector<double> samples;
-  for (auto _ : state) {
-    const pid_t pid = spawn_self("--bench-spin");
-    std::this_thread::sleep_for(2ms);  // let it run
-    const auto t0 = Clock::now();
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    samples.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-    state.SetIterationTime(samples.back());
-  }
-  report_median(state, samples);
+/// SIGKILL -> reaped of a spinning child of this executable (running for 2 ms).
+double raw_kill_to_reaped() {
+  const pid_t pid = spawn_self("--bench-spin");
+  std::this_thread::sleep_for(2ms);  // let it run
+  const auto t0 = Clock::now();
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return std::chrono::duration<double>(Clock::now() - t0).count();
 }
-BENCHMARK(BM_RawKillReap)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(200);
 
-// cancel() -> future ready. The worker is reaped before the future is ready, so this is also
-// cancel -> worker reaped.
+/// cancel() -> future ready of a spinning job `start` began. The worker is reaped before the
+/// future is ready, so this is also cancel -> worker reaped.
 template <class Start>
-void cancel_benchmark(benchmark::State& state, Start start) {
+double cancel_to_ready(Start start) {
   const auto flag = flag_path();
-  std::vector<double> samples;
-  for (auto _ : state) {
-    isolate::CancellationToken token;
-    auto f = start(flag.string(), token);
-    wait_for_flag(flag);
-    const auto t0 = Clock::now();
-    token.cancel();
-    f.wait();
-    samples.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-    state.SetIterationTime(samples.back());
-  }
-  report_median(state, samples);
+  isolate::CancellationToken token;
+  auto f = start(flag.string(), token);
+  wait_for_flag(flag);
+  const auto t0 = Clock::now();
+  token.cancel();
+  f.wait();
+  return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-void BM_CancelToReadyIsolate(benchmark::State& state) {
-  cancel_benchmark(state, [](const std::string& flag, const isolate::CancellationToken& token) {
-    return isolate::CancellableIsolate::run(spin, flag, token, kProcess);
+void BM_CancelToReady(benchmark::State& state) {
+  Interleaved ways;
+  ways.add("raw_kill", raw_kill_to_reaped);
+  ways.add("run", [] {
+    return cancel_to_ready([](const std::string& flag, const isolate::CancellationToken& token) {
+      return isolate::CancellableIsolate::run(spin, flag, token, kProcess);
+    });
   });
-}
-BENCHMARK(BM_CancelToReadyIsolate)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(200);
-
-void BM_CancelToReadyPool(benchmark::State& state) {
-  cancel_benchmark(state, [](const std::string& flag, const isolate::CancellationToken& token) {
-    return pool().run(spin, flag, token);
+  ways.add("pool", [] {
+    return cancel_to_ready(
+        [](const std::string& flag, const isolate::CancellationToken& token) { return pool().run(spin, flag, token); });
   });
+  ways.run(state);
 }
-BENCHMARK(BM_CancelToReadyPool)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(200);
+BENCHMARK(BM_CancelToReady)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(200);
 
 // ---- bulk data --------------------------------------------------------------------------------
 
-void BM_Memcpy(benchmark::State& state) {
+// An n MiB echo through the pool, three ways, beside a memcpy of the same size (pre-touched
+// buffers) and the floor of any echo that hands the caller a new buffer: a copy into freshly
+// allocated memory, which the kernel must first zero page by page. Each echo hands its buffer
+// over (moved in) and gets the echo back as the next buffer; `bytes` counts the payload once.
+//   vector:   vector in, vector out: copied into the channel, out of it in the worker, back in,
+//             and out again into a fresh vector.
+//   view:     span in (written once into the channel, read there in place), a new vector out.
+//   in_place: vector in, the worker answers with a span of its input (no copy in the worker),
+//             decoded back into the caller's buffer: two copies per round trip.
+void BM_Echo(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0)) << 20;
-  std::vector<std::uint8_t> a(n, 1), b(n, 2);
-  for (auto _ : state) {
-    std::memcpy(b.data(), a.data(), n);
-    benchmark::ClobberMemory();
+  auto a = std::make_shared<std::vector<std::uint8_t>>(n, 1);
+  auto b = std::make_shared<std::vector<std::uint8_t>>(n, 2);
+  auto payload = std::make_shared<std::vector<std::uint8_t>>(n, 7);
+  for (int i = 0; i < 2; ++i) {  // grow both channels once
+    *payload = pool().run(echo_in_place, std::move(*payload)).get();
+    *payload = pool().run(echo_bytes, std::move(*payload)).get();
   }
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n));
+  Interleaved ways;
+  ways.add("memcpy", [a, b, n] {
+    return seconds_of([&] {
+      std::memcpy(b->data(), a->data(), n);
+      benchmark::ClobberMemory();
+      return b->data();
+    });
+  });
+  ways.add("fresh_copy", [a, n] {
+    const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(a->data()), n);
+    return seconds_of([&] { return isolate::detail::Codec<std::vector<std::uint8_t>>::decode(bytes).size(); });
+  });
+  ways.add("vector", [payload] {
+    return seconds_of([&] { return (*payload = pool().run(echo_bytes, std::move(*payload)).get()).size(); });
+  });
+  ways.add("view", [a] {
+    return seconds_of([&] { return pool().run(echo_view, std::span<const std::uint8_t>(*a)).get().size(); });
+  });
+  ways.add("in_place", [payload] {
+    return seconds_of([&] { return (*payload = pool().run(echo_in_place, std::move(*payload)).get()).size(); });
+  });
+  ways.run(state);
+  if (payload->size() != n || (*payload)[n / 2] != 7) state.SkipWithError("the echo changed the payload");
+  state.counters["bytes"] = static_cast<double>(n);
 }
-BENCHMARK(BM_Memcpy)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
+BENCHMARK(BM_Echo)->Arg(64)->Arg(256)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(15);
 
-// The floor of any echo that hands the caller a new buffer: the copy into a freshly allocated
-// vector, which the kernel must first zero page by page (the codecs' decode, huge pages and
-// populate included). An echo also writes the payload into the channel once (BM_Memcpy).
-void BM_FreshBufferCopy(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0)) << 20;
-  std::vector<std::uint8_t> source(n, 1);
-  const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(source.data()), n);
-  for (auto _ : state)
-    benchmark::DoNotOptimize(isolate::detail::Codec<std::vector<std::uint8_t>>::decode(bytes).data());
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n));
-}
-BENCHMARK(BM_FreshBufferCopy)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
-
-/// Echoes an n MiB buffer through the pool, handing it over (moved in) and getting the echo back
-/// as the next buffer; bytes/s counts the payload once (as the anchors' echo does).
-template <class EchoJob>
-void echo_handed_over(benchmark::State& state, const EchoJob& job) {
-  const auto n = static_cast<std::size_t>(state.range(0)) << 20;
-  std::vector<std::uint8_t> payload(n, 7);
-  payload = pool().run(job, std::move(payload)).get();  // grow both channels once
-  payload = pool().run(job, std::move(payload)).get();
-  for (auto _ : state) payload = pool().run(job, std::move(payload)).get();
-  if (payload.size() != n || payload[n / 2] != 7) state.SkipWithError("the echo changed the payload");
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n));
-}
-
-// Vector in, vector out: the payload is copied into the channel, out of it in the worker, back
-// into it, and out again into a fresh vector.
-void BM_PoolEcho(benchmark::State& state) { echo_handed_over(state, echo_bytes); }
-BENCHMARK(BM_PoolEcho)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
-
-// The same echo with a span input: the caller's buffer is written once into the channel and the
-// job reads it there in place; the echo comes back as a new vector.
-void BM_PoolEchoView(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0)) << 20;
-  const std::vector<std::uint8_t> payload(n, 7);
-  const std::span<const std::uint8_t> view(payload);
-  (void)pool().run(echo_view, view).get();  // grow both channels once
-  (void)pool().run(echo_view, view).get();
-  for (auto _ : state) benchmark::DoNotOptimize(pool().run(echo_view, view).get().data());
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n));
-}
-BENCHMARK(BM_PoolEchoView)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
-
-// The zero-copy echo: the caller hands its buffer over (moved in), the worker returns a view of
-// its input (in place in the channel, no copy in the worker), and the echo is decoded back into
-// the caller's buffer (warm pages). The payload is copied twice per round trip: into the channel
-// and out of it.
-void BM_PoolEchoInPlace(benchmark::State& state) { echo_handed_over(state, echo_in_place); }
-BENCHMARK(BM_PoolEchoInPlace)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
-
-// ---- the mission: a 100 MB JSON parse, offloaded vs in-process --------------------------------
+// ---- the main job: a 100 MB JSON parse, offloaded vs in-process -------------------------------
 
 const std::string& document() {
   static const std::string text = isolate::examples::make_json_document(100'000'000);
   return text;
 }
 
-void BM_JsonParseInProcess(benchmark::State& state) {
+// The same parse four ways, interleaved: in-process (the baseline; its heap warm from the
+// previous round), on a pool worker with a string_view input (parsed in place in the shared
+// segment) and with a std::string input (decoded into the worker's heap first), and as a
+// one-shot run (a fresh worker: spawn, cold heap, parse, exit).
+void BM_JsonParse(benchmark::State& state) {
   const auto& text = document();
-  for (auto _ : state) benchmark::DoNotOptimize(nlohmann::json::parse(text).size());
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(text.size()));
+  Interleaved ways;
+  // Each way notes the page faults of its parse (in the worker: the job counts its own).
+  const auto timed = [&ways](const char* faults_key, auto parse) {
+    return [&ways, faults_key, parse] {
+      std::pair<std::uint64_t, std::uint64_t> result;
+      const double seconds = seconds_of([&] { return (result = parse()).first; });
+      ways.note(faults_key, static_cast<double>(result.second));
+      return seconds;
+    };
+  };
+  ways.add("in_process", timed("in_process_faults", [&text] { return parse_counting_faults(text); }));
+  ways.add("pool_view",
+           timed("pool_view_faults", [&text] { return pool().run(parse_view, std::string_view(text)).get(); }));
+  ways.add("pool_string", timed("pool_string_faults", [&text] { return pool().run(parse_count, text).get(); }));
+  ways.add("one_shot", timed("one_shot_faults", [&text] {
+             return isolate::CancellableIsolate::run(parse_view, std::string_view(text), {}, kProcess).get();
+           }));
+  for (int i = 0; i < 2; ++i) {  // warm: the in-process heap, both pool workers
+    (void)parse_counting_faults(text);
+    (void)pool().run(parse_view, std::string_view(text)).get();
+  }
+  ways.run(state);
+  state.counters["bytes"] = static_cast<double>(text.size());
 }
-BENCHMARK(BM_JsonParseInProcess)->Unit(benchmark::kMillisecond)->Iterations(3)->Repetitions(3);
-
-void BM_JsonParseOffloaded(benchmark::State& state) {
-  const auto& text = document();
-  (void)pool().run(parse_count, std::string("[]")).get();
-  for (auto _ : state) benchmark::DoNotOptimize(pool().run(parse_count, text).get());
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(text.size()));
-}
-BENCHMARK(BM_JsonParseOffloaded)->Unit(benchmark::kMillisecond)->Iterations(3)->Repetitions(3)->UseRealTime();
-
-// The same parse with a std::string_view input: the worker parses the document in place in the
-// shared segment.
-void BM_JsonParseOffloadedView(benchmark::State& state) {
-  const auto& text = document();
-  (void)pool().run(parse_view, std::string_view("[]")).get();
-  for (auto _ : state) benchmark::DoNotOptimize(pool().run(parse_view, std::string_view(text)).get());
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(text.size()));
-}
-BENCHMARK(BM_JsonParseOffloadedView)->Unit(benchmark::kMillisecond)->Iterations(3)->Repetitions(3)->UseRealTime();
+BENCHMARK(BM_JsonParse)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(7);
 
 }  // namespace
 

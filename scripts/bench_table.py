@@ -1,185 +1,204 @@
 #!/usr/bin/env python3
-"""Turns one run of bench/isolate_bench (Google Benchmark JSON, medians over repetitions) and
-one run of the anchors (raw.jsonl) into the comparison table of the README.
+"""Turns one run of ./scripts/bench.sh (its results directory) into the README's table.
 
-Usage: bench_table.py isolate_bench.json anchors/results/raw.jsonl
+The directory holds isolate_bench_<round>.json (Google Benchmark JSON: the interleaved
+comparisons report per-way medians "<way>_us" and ratios "<way>_x"), anchors.jsonl (the rivals'
+JSON lines, tagged with the round) and tool.jsonl (isolate-run json-stats). Every figure is the
+median over the rounds; every ratio against a baseline of isolate_bench was measured interleaved
+with it. Also writes ratios.json (every ratio by name), so that two runs can be compared.
+
+Usage: bench_table.py RESULTS_DIR
 """
+import glob
 import json
+import os
 import statistics
 import sys
 
 
-def load_ours(path):
-    data = json.load(open(path))
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def load_ours(directory):
+    """{benchmark name: {field: [value per round]}}"""
     out = {}
-    for b in data["benchmarks"]:
-        if b.get("aggregate_name") not in (None, "median"):
-            continue
-        name = b.get("run_name", b["name"]).split("/min_time")[0].split("/iterations")[0]
-        name = name.replace("/manual_time", "").replace("/repeats:3", "")
-        out[name] = b
+    for path in sorted(glob.glob(os.path.join(directory, "isolate_bench_*.json"))):
+        for b in json.load(open(path))["benchmarks"]:
+            name = b.get("run_name", b["name"]).split("/iterations")[0].split("/min_time")[0]
+            name = name.replace("/manual_time", "").replace("/real_time", "")
+            fields = out.setdefault(name, {})
+            for key, value in b.items():
+                if isinstance(value, (int, float)):
+                    fields.setdefault(key, []).append(value)
     return out
 
 
-def load_anchors(path):
-    metrics = {}
+def load_lines(path):
+    records = []
     try:
         for line in open(path):
             line = line.strip()
             if line.startswith("{") and '"metric"' in line:
-                rec = json.loads(line)
-                metrics.setdefault(rec["metric"], []).append(rec["median"])
+                records.append(json.loads(line))
     except FileNotFoundError:
         pass
-    return {k: statistics.median(v) for k, v in metrics.items()}
-
-
-def us(b):
-    """A benchmark's time per iteration in microseconds: the median of its samples where it
-    reports one (median_us), else its real time."""
-    if "median_us" in b:
-        return b["median_us"]
-    scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b["time_unit"]]
-    return b["real_time"] * scale
-
-
-def fmt(x, unit):
-    if x is None:
-        return "n/a"
-    if unit == "us" and x >= 1000:
-        return "%.2f ms" % (x / 1000)
-    if unit in ("tasks/s",):
-        return "%.0f/s" % x
-    if unit == "GB/s":
-        return "%.2f GB/s" % x
-    if unit == "MB/s":
-        return "%.0f MB/s" % x
-    return "%.3g %s" % (x, unit)
+    return records
 
 
 def main():
-    ours = load_ours(sys.argv[1])
-    anchors = load_anchors(sys.argv[2])
+    directory = sys.argv[1]
+    ours = load_ours(directory)
+    anchors = {}
+    for rec in load_lines(os.path.join(directory, "anchors.jsonl")):
+        anchors.setdefault(rec["metric"], []).append(rec["median"])
+    tool = load_lines(os.path.join(directory, "tool.jsonl"))
+
+    def o(bench, field):
+        return median(ours.get(bench, {}).get(field, []))
 
     def a(metric, scale=1.0):
-        v = anchors.get(metric)
+        v = median(anchors.get(metric, []))
         return None if v is None else v * scale
 
-    def o(name):
-        return ours.get(name)
+    rows, verdicts, ratios = [], [], {}
 
-    rows, verdicts = [], []
+    def fmt(x, unit):
+        if x is None:
+            return "n/a"
+        if unit == "us":
+            return "%.2f ms" % (x / 1000) if x >= 1000 else "%.3g µs" % x
+        if unit == "s":
+            return "%.2f s" % x
+        if unit == "tasks/s":
+            return "%.0f/s" % x
+        if unit == "GB/s":
+            return "%.2f GB/s" % x
+        if unit == "MB/s":
+            return "%.0f MB/s" % x
+        return "%.3g %s" % (x, unit)
 
-    def row(metric, mine, unit, rival, rival_name, limit, limit_name, lower_is_better=True):
-        def ratio(x):
-            if mine is None or x is None or x == 0:
-                return "n/a"
-            return "%.2f×" % (mine / x)
-        rows.append("| %s | %s | %s (%s) | %s (%s) | %s | %s |" % (
-            metric, fmt(mine, unit), fmt(rival, unit), rival_name, fmt(limit, unit), limit_name,
-            ratio(rival), ratio(limit)))
+    def ratio_text(r):
+        return "n/a" if r is None else "%.2f×" % r
 
-    def target(text, ok):
+    def row(metric, mine, unit, baseline=None, baseline_name="", ratio=None, rival=None, rival_name=""):
+        if ratio is None and mine is not None and baseline:
+            ratio = mine / baseline
+        rival_ratio = mine / rival if mine is not None and rival else None
+        rows.append("| %s | %s | %s (%s) | %s | %s (%s) | %s |" % (
+            metric, fmt(mine, unit), fmt(baseline, unit), baseline_name or "—", ratio_text(ratio),
+            fmt(rival, unit), rival_name or "—", ratio_text(rival_ratio)))
+        return ratio, rival_ratio
+
+    def target(name, text, value, ok):
+        ratios[name] = value
         verdicts.append("- %s %s" % ("MET   " if ok else "MISSED", text))
 
-    cold = us(o("BM_ColdRun")) if o("BM_ColdRun") else None
-    raw = us(o("BM_RawSpawnExecReap")) if o("BM_RawSpawnExecReap") else None
-    row("cold run of a trivial job", cold, "us", a("multiprocessing.Process start+join (spawn)", 1000),
-        "Python spawn process", raw, "posix_spawn+exec+reap, same binary")
-    if cold and raw:
-        target("cold run ≤ 1.3× raw spawn+exec+reap of the same binary: %.2f×" % (cold / raw), cold <= 1.3 * raw)
+    # Start and round trip.
+    r, _ = row("cold run of a trivial job", o("BM_ColdRun", "run_us"), "us", o("BM_ColdRun", "raw_spawn_us"),
+               "posix_spawn+exec+reap, same binary", o("BM_ColdRun", "run_x"),
+               a("multiprocessing.Process start+join (spawn)", 1000), "Python spawn process")
+    if r:
+        target("cold_run_x", "cold run ≤ 1.3× raw spawn+exec+reap: %.2f×" % r, r, r <= 1.3)
 
-    rt = us(o("BM_PoolRoundTrip")) if o("BM_PoolRoundTrip") else None
+    rt = o("BM_PoolRoundTrip", "real_time")
     piscina_rt = a("piscina warm round trip await run(noop) (2 threads)")
     pebble_rt = a("pebble warm round trip schedule+result (2 workers)")
-    row("pool round trip (sequential)", rt, "us", piscina_rt, "piscina", a("spin~20us then futex (shm word) RTT [pin=none]"),
-        "shm ping-pong, spin then futex")
-    row("", rt, "us", pebble_rt, "pebble", a("futex (shm word) RTT [pin=none]"), "shm ping-pong, futex only")
-    if rt and piscina_rt:
-        target("pool round trip ≤ 0.5× piscina's: %.2f×" % (rt / piscina_rt), rt <= 0.5 * piscina_rt)
-    if rt and pebble_rt:
-        target("pool round trip ≤ 0.1× pebble's: %.2f×" % (rt / pebble_rt), rt <= 0.1 * pebble_rt)
+    _, vs_piscina = row("pool round trip (sequential)", rt, "us", a("futex (shm word) RTT [pin=none]"),
+                        "shm futex ping-pong", None, piscina_rt, "piscina")
+    _, vs_pebble = row("", rt, "us", None, "", None, pebble_rt, "pebble")
+    if vs_piscina:
+        target("round_trip_vs_piscina", "pool round trip ≤ 0.5× piscina's: %.2f×" % vs_piscina, vs_piscina,
+               vs_piscina <= 0.5)
+    if vs_pebble:
+        target("round_trip_vs_pebble", "pool round trip ≤ 0.1× pebble's: %.2f×" % vs_pebble, vs_pebble,
+               vs_pebble <= 0.1)
+    beside = "BM_PoolRoundTripBesideLargeResponses"
+    row("pool round trip beside 64 MiB echoes (median)", o(beside, "median_us"), "us", rt, "round trip alone")
+    row("pool round trip beside 64 MiB echoes (p99)", o(beside, "p99_us"), "us", rt, "round trip alone")
+    row("pool throughput (20k in flight)", o("BM_PoolThroughput/20000", "items_per_second"), "tasks/s", None, "",
+        None, a("piscina throughput, 50k runs in flight (2 threads)"), "piscina")
 
-    beside = o("BM_PoolRoundTripBesideLargeResponses")
-    if beside:
-        # Another caller keeps 64 MiB echoes going through the other worker; the limit column is
-        # the round trip alone. A large response read on the dispatcher thread would put its
-        # whole read (milliseconds) into the p99.
-        row("pool round trip beside 64 MiB echoes (median)", beside.get("median_us"), "us", None, "—", rt,
-            "round trip alone")
-        row("pool round trip beside 64 MiB echoes (p99)", beside.get("p99_us"), "us", None, "—", rt,
-            "round trip alone")
+    # Cancel.
+    kill = o("BM_CancelToReady", "raw_kill_us")
+    for way, label in (("run", "cancel → future ready, worker reaped (run)"),
+                       ("pool", "cancel → future ready, worker reaped (pool)")):
+        r, _ = row(label, o("BM_CancelToReady", way + "_us"), "us", kill, "SIGKILL→reaped, same binary",
+                   o("BM_CancelToReady", way + "_x"), a("piscina abort() -> run() promise rejected"), "piscina abort")
+        if r:
+            target("cancel_%s_x" % way, "%s ≤ 2× raw SIGKILL→reaped: %.2f×" % (label, r), r, r <= 2)
+    row("", o("BM_CancelToReady", "pool_us"), "us", None, "", None,
+        a("pebble cancel() -> worker process exited (pidfd)", 1000), "pebble worker exited")
 
-    tp = o("BM_PoolThroughput/20000")
-    tps = tp.get("items_per_second") if tp else None
-    row("pool throughput (20k in flight)", tps, "tasks/s", a("piscina throughput, 50k runs in flight (2 threads)"),
-        "piscina", None, "", lower_is_better=False)
-
-    kill = us(o("BM_RawKillReap")) if o("BM_RawKillReap") else None
-    piscina_abort = a("piscina abort() -> run() promise rejected")
-    for name, label in (("BM_CancelToReadyIsolate", "cancel → future ready (run)"),
-                        ("BM_CancelToReadyPool", "cancel → future ready (pool)")):
-        v = us(o(name)) if o(name) else None
-        row(label, v, "us", piscina_abort, "piscina abort", kill, "SIGKILL→reaped, same run")
-        if v and kill:
-            target("%s ≤ 2× raw kill→reap: %.2f×" % (label, v / kill), v <= 2 * kill)
-        if v and piscina_abort:
-            why = ""
-            if kill and kill * 10 > piscina_abort:
-                why = (" — below the physical limit: the future is ready only once the worker is reaped, and a"
-                       " raw SIGKILL→reap of this binary alone took %.0f µs > piscina abort / 10 = %.0f µs"
-                       % (kill, piscina_abort / 10))
-            target("%s ≥ 10× faster than piscina abort: %.1f×%s" % (label, piscina_abort / v, why), v * 10 <= piscina_abort)
-    v = us(o("BM_CancelToReadyPool")) if o("BM_CancelToReadyPool") else None
-    row("cancel → worker reaped (pool; reaped before ready)", v, "us",
-        a("pebble cancel() -> worker process exited (pidfd)", 1000), "pebble", kill, "SIGKILL→reaped")
-
-    def gbps(b):
-        return b["bytes_per_second"] / 1e9 if b else None
-
+    # Bulk data: GB/s from each way's median time.
     for size in (64, 256):
-        mb = gbps(o("BM_Memcpy/%d" % size))
-        fresh = gbps(o("BM_FreshBufferCopy/%d" % size))
+        bench = "BM_Echo/%d" % size
+        n = o(bench, "bytes")
+
+        def gbps(way):
+            us = o(bench, way + "_us")
+            return n / (us * 1e-6) / 1e9 if n and us else None
+
+        memcpy = gbps("memcpy")
         rival = a("PPE 64MiB bytes echo (payload MiB / RTT)", 1.048576e-3) if size == 64 else None
-        best = None
-        for name, label in (("BM_PoolEcho", "vector in, vector out"), ("BM_PoolEchoView", "span in, new vector out"),
-                            ("BM_PoolEchoInPlace", "vector handed over, span of the input out: in place")):
-            eb = gbps(o("%s/%d" % (name, size)))
-            best = eb if best is None or (eb and eb > best) else best
-            row("%d MiB echo through the pool (%s)" % (size, label), eb, "GB/s", rival,
-                "ProcessPoolExecutor" if rival else "—", mb, "memcpy, same run", lower_is_better=False)
-        if size == 256 and best and mb:
-            why = ""
-            if fresh and best < 0.4 * mb:
-                # Any echo writes the payload into the channel once and must fill a fresh buffer
-                # for the caller: at best one memcpy plus one fresh-buffer copy per round trip.
-                ceiling = 1 / (1 / mb + 1 / fresh)
-                why = (" — an echo returning a new buffer is bounded by memcpy into the channel + a copy into"
-                       " fresh memory (%.2f GB/s here) = %.2f GB/s = %.0f%% of memcpy"
-                       % (fresh, ceiling, 100 * ceiling / mb))
-            target("256 MiB echo ≥ 40%% of memcpy bandwidth: %.0f%%%s" % (100 * best / mb, why), best >= 0.4 * mb)
+        for way, label in (("vector", "vector in, vector out"), ("view", "span in, new vector out"),
+                           ("in_place", "vector handed over, span of the input out")):
+            row("%d MiB echo through the pool (%s)" % (size, label), gbps(way), "GB/s", memcpy, "memcpy",
+                None, rival, "ProcessPoolExecutor" if rival else "")
+        if size == 256 and memcpy:
+            best = max(g for g in (gbps("vector"), gbps("view"), gbps("in_place")) if g)
+            fresh = gbps("fresh_copy")
+            ceiling = 1 / (1 / memcpy + 1 / fresh) if fresh else None
+            why = "" if not ceiling else (" (an echo that returns a new buffer is bounded by memcpy + a copy into fresh"
+                                          " memory: %.0f%% of memcpy here)" % (100 * ceiling / memcpy))
+            target("echo_256_of_memcpy", "256 MiB echo ≥ 40%% of memcpy: %.0f%%%s" % (100 * best / memcpy, why),
+                   best / memcpy, best >= 0.4 * memcpy)
 
-    inp = o("BM_JsonParseInProcess")
-    inv = us(inp) if inp else None
-    best = None
-    for name, label in (("BM_JsonParseOffloaded", "std::string input"), ("BM_JsonParseOffloadedView", "std::string_view input, parsed in place")):
-        off = o(name)
-        offv = us(off) if off else None
-        if offv and (best is None or offv < best):
-            best = offv
-        row("100 MB JSON parse, offloaded to the pool (%s)" % label, offv, "us", None, "—", inv, "same parse in-process")
-    if best and inv:
-        target("offloaded parse ≤ 1.15× in-process: %.2f×" % (best / inv), best <= 1.15 * inv)
+    # The main job.
+    parse = "BM_JsonParse"
+    base = o(parse, "in_process_us")
+    faults = lambda way: o(parse, way + "_faults")
+    row("100 MB JSON parse in-process, warm heap (%.0f faults)" % (faults("in_process") or 0), base, "us", base,
+        "itself", 1.0)
+    for way, label, bound in (("pool_view", "pool worker, string_view input parsed in place", 1.1),
+                              ("pool_string", "pool worker, std::string input", 1.15),
+                              ("one_shot", "one-shot run, fresh worker", 1.25)):
+        r, _ = row("100 MB JSON parse: %s (%.0f faults)" % (label, faults(way) or 0), o(parse, way + "_us"), "us",
+                   base, "in-process, interleaved", o(parse, way + "_x"))
+        if r:
+            target(way + "_x", "%s ≤ %.2f× in-process: %.2f×" % (label, bound, r), r, r <= bound)
 
-    rss = o("BM_Rss")
-    print("| metric | ours | best rival | physical limit | ours/rival | ours/limit |")
+    # The tool, beside Node's JSON.parse of the same file.
+    stats = [t for t in tool if t["metric"] == "json-stats"]
+    if stats:
+        mbps = median([t["bytes"] / t["parse_seconds"] / 1e6 for t in stats])
+        wall_x = median([t["command_seconds"] / t["parse_seconds"] for t in stats])
+        node = a("node JSON.parse(string)")
+        row("isolate-run json-stats, 200 MB: parse throughput", mbps, "MB/s", None, "", None, node,
+            "Node JSON.parse, same file")
+        row("isolate-run json-stats, 200 MB: whole command", median([t["command_seconds"] for t in stats]), "s",
+            median([t["parse_seconds"] for t in stats]), "the parse time it prints", wall_x)
+        target("tool_wall_x", "json-stats wall time ≤ 1.1× its parse time: %.2f×" % wall_x, wall_x, wall_x <= 1.1)
+        target("tool_mbps", "json-stats parse ≥ 300 MB/s: %.0f MB/s" % mbps, mbps, mbps >= 300)
+    timeouts = [t["command_seconds"] for t in tool if t["metric"] == "json-stats --timeout 300ms"]
+    if timeouts:
+        t = median(timeouts)
+        row("isolate-run json-stats --timeout 300ms: exit after", t, "s")
+        target("tool_timeout_s", "--timeout 300ms exits within 1.2 s of the start: %.2f s (worst %.2f s)"
+               % (t, max(timeouts)), t, max(timeouts) <= 1.2)
+
+    print("| metric | ours | baseline (same run, interleaved) | ours/baseline | rival (same run) | ours/rival |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))
+    rss = ours.get("BM_Rss")
     if rss:
-        print("| parent RSS / per-worker RSS | %.1f MiB / %.1f MiB | | | | |" % (rss.get("parent_rss_MiB", 0), rss.get("worker_rss_MiB", 0)))
+        print("| parent RSS / per-worker RSS | %.1f MiB / %.1f MiB | | | | |"
+              % (median(rss.get("parent_rss_MiB", [])), median(rss.get("worker_rss_MiB", []))))
     print()
     print("Targets:")
     print("\n".join(verdicts))
+    json.dump(ratios, open(os.path.join(directory, "ratios.json"), "w"), indent=1)
 
 
 if __name__ == "__main__":

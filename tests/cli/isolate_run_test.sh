@@ -46,6 +46,20 @@ for depth in 30000 1000000; do
     check "nested $depth deep parses ($backend)" 0 $? "$dir/out" "max_depth    $depth"
   done
 done
+# Deeper than the parser's limit: a clean error naming it, never a crash.
+head -c 10000001 /dev/zero | tr '\0' '[' >"$dir/deep.json"; head -c 10000001 /dev/zero | tr '\0' ']' >>"$dir/deep.json"
+for backend in process thread; do
+  "$run" json-stats "$dir/deep.json" --backend $backend >"$dir/out" 2>&1
+  check "nested deeper than 10,000,000 fails cleanly ($backend)" 65 $? "$dir/out" 'nests deeper than 10000000 levels'
+done
+rm -f "$dir/deep.json"
+# The fast parser and the precise one count alike (a document simdjson rejects is counted by nlohmann's).
+printf '{"a": [1, 2.5, "s", true, false, null, {"b": []}], "c": {}}' >"$dir/mixed.json"
+"$run" json-stats "$dir/mixed.json" --json >"$dir/out" 2>&1
+check "counts every kind of value" 0 $? "$dir/out" '"arrays": 2'
+for expected in '"objects": 3' '"strings": 1' '"numbers": 2' '"booleans": 2' '"nulls": 1' '"max_depth": 4'; do
+  grep -q "$expected" "$dir/out" || fail "counts every kind of value: no $expected in $(cat "$dir/out")"
+done
 { printf '['; head -c 100000 /dev/zero | tr '\0' '7'; printf ']'; } >"$dir/number.json"
 "$run" json-stats "$dir/number.json" >"$dir/out" 2>&1; check "100,000-digit number: exit 65" 65 $? "$dir/out" 'out of the range of a double'
 [ "$(bytes_of "$dir/out")" -le 500 ] || fail "100,000-digit number: the message is $(bytes_of "$dir/out") bytes"

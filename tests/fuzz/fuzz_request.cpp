@@ -42,6 +42,6 @@ std::vector<std::string> fuzz_seeds() {
       str("test.echo") + str("bytes") + u64(5) + "hello",
       str("test.echo-json") + str("msgpack") + u64(json.size()) + json,
       str("job") + str("bytes") + u64(1000) + "short",  // a payload that lies
-      str("job"),                                      // cut short
+      str("job"),                                       // cut short
   };
 }

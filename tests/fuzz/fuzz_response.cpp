@@ -59,11 +59,11 @@ std::vector<std::string> fuzz_seeds() {
   const std::string value = u64(payload.size()) + payload;
   const std::string error = u32(16) + "std::out_of_range" + u32(5) + "index";
   return {
-      input_of(1, value.size(), value),                             // a value
-      input_of(3, 16, u64(64 + 16) + u64(4) + "tail"),             // a value in place
-      input_of(2, error.size(), error),                             // an error
-      input_of(1, 1u << 30, value),                                 // a record size that lies
-      input_of(3, 16, u64(~0ull) + u64(8)),                         // an offset outside
-      input_of(9, 0, ""),                                           // an unknown kind
+      input_of(1, value.size(), value),                 // a value
+      input_of(3, 16, u64(64 + 16) + u64(4) + "tail"),  // a value in place
+      input_of(2, error.size(), error),                 // an error
+      input_of(1, 1u << 30, value),                     // a record size that lies
+      input_of(3, 16, u64(~0ull) + u64(8)),             // an offset outside
+      input_of(9, 0, ""),                               // an unknown kind
   };
 }

@@ -97,6 +97,26 @@ TEST_F(ProcessIsolate, ViewInputIsReadInPlaceFromTheSharedSegment) {
   EXPECT_NE(mapping.find("/memfd:isolate-shm"), std::string::npos) << mapping;
 }
 
+TEST_F(ProcessIsolate, AViewInputIsFollowedByTheZeroPaddingTheContextAnnounces) {
+  const auto padding =
+      CancellableIsolate::run(view_padding, std::string_view("{\"a\": 1}"), {}, process_backend()).get();
+  EXPECT_EQ(padding, std::string(64, '\0'));
+}
+
+TEST_F(ProcessIsolate, WorkerMallocStartsOnHugePagesWithATopPad) {
+  const auto tunables = CancellableIsolate::run(env_value, std::string("GLIBC_TUNABLES"), {}, process_backend()).get();
+  EXPECT_NE(tunables.find("glibc.malloc.hugetlb=1"), std::string::npos) << tunables;
+  EXPECT_NE(tunables.find("glibc.malloc.top_pad=67108864"), std::string::npos) << tunables;
+}
+
+TEST_F(ProcessIsolate, MallocTunablesTheHostSetWinAndTheOthersAreKept) {
+  // Each test runs in a process of its own (gtest_discover_tests): no worker is being spawned.
+  ASSERT_EQ(::setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0:glibc.malloc.arena_max=2", 1), 0);
+  const auto tunables = CancellableIsolate::run(env_value, std::string("GLIBC_TUNABLES"), {}, process_backend()).get();
+  ::unsetenv("GLIBC_TUNABLES");
+  EXPECT_EQ(tunables, "glibc.malloc.hugetlb=0:glibc.malloc.arena_max=2:glibc.malloc.top_pad=67108864");
+}
+
 TEST_F(ProcessIsolate, ViewInputsRoundTripAndNeedTheCallersBytesOnlyDuringTheCall) {
   auto text = std::make_unique<std::string>(3u << 20, '\0');
   std::mt19937 random(11);
@@ -518,6 +538,10 @@ TEST_F(ProcessIsolate, ThreadBackendGivesTheSameOutputAsTheProcessBackend) {
             CancellableIsolate::run(echo_json, doc, {}, process_backend()).get());
   EXPECT_EQ(CancellableIsolate::run(mirror_point, Point{3, 4, "q"}, {}, thread_backend()).get(),
             CancellableIsolate::run(mirror_point, Point{3, 4, "q"}, {}, process_backend()).get());
+}
+
+TEST(CancellableIsolateThreadBackend, AViewInputHasNoPaddingItIsTheCallersOwnMemory) {
+  EXPECT_EQ(CancellableIsolate::run(view_padding, std::string_view("[1]"), {}, thread_backend()).get(), "");
 }
 
 TEST(CancellableIsolateThreadBackend, CancelCompletesAtOnceAndRequestsStopThroughTheContext) {

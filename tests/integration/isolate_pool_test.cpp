@@ -58,6 +58,21 @@ pid_t wait_for_starting_worker() {
   return found;
 }
 
+TEST_F(ProcessPool, ASequentialCallerKeepsGettingTheSameWarmWorker) {
+  // The slot is freed before the future is ready: the next run finds it idle, and a pool takes
+  // its lowest idle worker, so a steady caller's heap stays warm in one worker.
+  IsolatePool pool(options(2));
+  const pid_t first = worker_pid(pool);
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(worker_pid(pool), first) << "run " << i;
+}
+
+TEST_F(ProcessPool, AViewInputIsZeroPaddedEvenOverALongerEarlierRequest) {
+  IsolatePool pool(options(1));
+  const std::string long_input(4096, 'x');
+  (void)pool.run(view_padding, std::string_view(long_input)).get();
+  EXPECT_EQ(pool.run(view_padding, std::string_view("[]")).get(), std::string(64, '\0'));
+}
+
 TEST_F(ProcessPool, SizeIsTheNumberOfWorkers) {
   IsolatePool pool(options(3));
   EXPECT_EQ(pool.size(), 3u);

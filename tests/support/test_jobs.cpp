@@ -118,6 +118,16 @@ Job<std::string, nlohmann::json> process_report("test.process-report", [](const 
                         {"sig_ignored", proc_status_field("/proc/self/status", "SigIgn")}};
 });
 
+Job<std::string, std::string> env_value("test.env-value", [](const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  return std::string(value != nullptr ? value : "");
+});
+
+Job<std::string_view, std::string> view_padding("test.view-padding",
+                                                [](const std::string_view& in, JobContext& context) {
+                                                  return std::string(in.data() + in.size(), context.input_padding());
+                                                });
+
 Job<std::string, std::string> read_stdin("test.read-stdin", [](const std::string&) {
   std::string read;
   char buffer[4096];

@@ -51,6 +51,8 @@ extern Job<int, int> exit_with;                                     // _exit(N) 
 extern Job<std::string, std::string> throw_named;                   // throws the type named by the input
 extern Job<std::int64_t, std::int64_t> alloc_mib;                   // allocates and touches N MiB
 extern Job<std::string, nlohmann::json> process_report;             // pid, ppid, open fds, stdio, SigBlk, SigIgn
+extern Job<std::string, std::string> env_value;                     // getenv(input), "" if unset
+extern Job<std::string_view, std::string> view_padding;             // the input_padding() bytes after its input
 extern Job<std::string, std::string> read_stdin;                    // what it reads from fd 0 until EOF (at most 1 MiB)
 extern Job<std::string_view, std::string> view_reverse;             // input read in place
 extern Job<std::span<const std::uint8_t>, std::uint64_t> span_sum;  // input read in place

@@ -60,14 +60,15 @@ void read_responses(std::uint64_t seed, int rounds) {
     auto channel = random_response(random);
     detail::ProcessLaunch::Completion completion{
         [] { return true; },
-        [&](std::span<const std::byte> payload) {
+        [&](std::span<const std::byte> payload, const detail::ProcessLaunch::Decoded& decoded) {
           (void)detail::decode_output<T>(payload);
+          decoded();
           ++delivered;
         },
         [&](std::exception_ptr) { ++failed; },
     };
     try {
-      detail::complete_from_response(channel, completion);
+      detail::complete_from_response(channel, completion, [] {});
     } catch (const IsolateError&) {
       ++refused;
     } catch (const nlohmann::json::exception&) {

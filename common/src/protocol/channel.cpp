@@ -77,6 +77,7 @@ void Channel::write_request(std::string_view job, std::string_view input_tag, co
   const auto before = writer.written();
   write_input(writer);
   writer.patch_u64(size_at, writer.written() - before);
+  std::memset(writer.extend(kInputPadding), 0, kInputPadding);  // a pool channel holds old bytes
   publish(writer, static_cast<std::uint32_t>(SegmentState::requested));
 }
 
@@ -140,6 +141,7 @@ Request Channel::read_request() {
   request.job = reader.read_string();
   request.input_tag = reader.read_string();
   request.input = reader.read_bytes(reader.read_u64());
+  request.input_padding = std::min(reader.remaining(), kInputPadding);  // zeros the parent wrote
   return request;
 }
 

@@ -39,6 +39,7 @@ struct Request {
   std::string job;
   std::string input_tag;
   std::span<const std::byte> input;
+  std::size_t input_padding = 0;  // readable zero bytes after `input` (kInputPadding)
 };
 
 /// A response as the parent reads it: a value's payload (in the channel: valid until it is written

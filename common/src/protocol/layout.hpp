@@ -5,6 +5,7 @@
 // A channel segment starts with a SegmentHeader; the record follows it at kRecordOffset.
 //
 //   request  (parent):  string job, string input_tag, u64 size + input payload
+//                       + kInputPadding zero bytes (not counted in size)
 //   response (worker):  value:          u64 size + payload
 //                       value_in_place: u64 offset, u64 size   (bytes further on in the segment)
 //                       error:          string type_name, string message
@@ -48,6 +49,9 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 inline constexpr std::size_t kRecordOffset = sizeof(SegmentHeader);
 inline constexpr std::size_t kInPlaceRecord = 2 * sizeof(std::uint64_t);
+/// Zero bytes after a request's input payload: a job may read that far past the end of a view
+/// input (JobContext::input_padding), as simdjson-class parsers do.
+inline constexpr std::size_t kInputPadding = 64;
 
 /// The control words of one pool worker, at a fixed address in the pool's control segment, so
 /// that the dispatcher reads them while another thread grows and remaps the worker's channel.

@@ -233,11 +233,12 @@ void ChildProcess::destroy() noexcept {
 }
 
 ChildProcess ChildProcess::spawn(const std::filesystem::path& executable, const std::vector<std::string>& args,
-                                 const std::vector<int>& inherit_fds, bool use_pidfd, Stdio stdio) {
+                                 const std::vector<int>& inherit_fds, bool use_pidfd, Stdio stdio,
+                                 const std::vector<std::string>& environment) {
   // Everything that can throw happens before the child exists: once it does, its pid must reach
   // a ChildProcess (whose destructor kills and reaps it).
   auto state = std::make_unique<State>();
-  state->pid = start_process(executable, args, inherit_fds, stdio);
+  state->pid = start_process(executable, args, inherit_fds, stdio, environment);
   state->pidfd = use_pidfd ? open_pidfd(state->pid) : -1;
   return ChildProcess(std::move(state));
 }

@@ -56,7 +56,7 @@ struct ExitStatus {
 class ISOLATE_EXPORT ChildProcess {
  public:
   /// Starts `executable` (a path, not looked up in PATH) with argv = {executable, args...} and
-  /// this process's environment, via posix_spawn.
+  /// `environment` ("NAME=value" entries; empty: this process's environment), via posix_spawn.
   ///
   /// The child's fds: 0, 1 and 2 as `stdio` says (by default as in this process), then
   /// inherit_fds[i] as fd 3 + i, and nothing else (everything from 3 + inherit_fds.size() up is closed, whether or not
@@ -73,7 +73,8 @@ class ISOLATE_EXPORT ChildProcess {
   /// that called spawn.
   [[nodiscard]] static ChildProcess spawn(const std::filesystem::path& executable, const std::vector<std::string>& args,
                                           const std::vector<int>& inherit_fds, bool use_pidfd = true,
-                                          Stdio stdio = Stdio::inherit);
+                                          Stdio stdio = Stdio::inherit,
+                                          const std::vector<std::string>& environment = {});
 
   /// An empty object: no child. pid() is -1; kill() returns false; wait()/try_reap() return
   /// an unknown status.

@@ -151,7 +151,7 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
   void settle(Completion& c, const ExitStatus& status) {
     const auto state = channel.state();
     if (state == ChannelState::responded) {
-      complete_from_response(channel, c);
+      complete_from_response(channel, c, [] {});
       return;
     }
     if (state == ChannelState::attached) {

@@ -5,12 +5,15 @@
 
 namespace isolate::detail {
 
-void complete_from_response(Channel& channel, const ProcessLaunch::Completion& completion) {
+void complete_from_response(Channel& channel, const ProcessLaunch::Completion& completion,
+                            const ProcessLaunch::Decoded& decoded) {
   const auto response = channel.read_response();
   if (response.is_error) {
-    completion.fail(rebuild_exception(response.error_type, response.error_message));
+    auto error = rebuild_exception(response.error_type, response.error_message);
+    decoded();
+    completion.fail(std::move(error));
   } else {
-    completion.deliver(response.payload);
+    completion.deliver(response.payload, decoded);
   }
 }
 

@@ -8,8 +8,11 @@
 namespace isolate::detail {
 
 /// Completes `completion` (already claimed) from the response in `channel` (state responded):
-/// the value to deliver(), or the job's exception rebuilt to fail(). Throws IsolateError for a
-/// malformed response (and what deliver() throws for a payload that does not decode).
-void complete_from_response(Channel& channel, const ProcessLaunch::Completion& completion);
+/// the value to deliver(), or the job's exception rebuilt to fail(). `decoded` runs once the
+/// channel is no longer read, before the future is ready (not for a response that cannot be
+/// read). Throws IsolateError for a malformed response (and what deliver() throws for a payload
+/// that does not decode).
+void complete_from_response(Channel& channel, const ProcessLaunch::Completion& completion,
+                            const ProcessLaunch::Decoded& decoded);
 
 }  // namespace isolate::detail

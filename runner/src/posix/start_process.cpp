@@ -114,6 +114,15 @@ void add_clean_signals(SpawnAttributes& attributes, const SpawnFailure& fail) {
              "posix_spawnattr_setflags");
 }
 
+/// A null-terminated array of pointers into `strings` (which must outlive it).
+std::vector<char*> pointers_to(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  for (std::string& text : strings) pointers.push_back(text.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
 /// argv: the executable, then `args`, then null. The pointers point into `storage`.
 struct Argv {
   std::vector<std::string> storage;
@@ -122,16 +131,14 @@ struct Argv {
     storage.reserve(args.size() + 1);
     storage.push_back(executable);
     storage.insert(storage.end(), args.begin(), args.end());
-    pointers.reserve(storage.size() + 1);
-    for (std::string& arg : storage) pointers.push_back(arg.data());
-    pointers.push_back(nullptr);
+    pointers = pointers_to(storage);
   }
 };
 
 }  // namespace
 
 pid_t start_process(const std::filesystem::path& executable, const std::vector<std::string>& args,
-                    const std::vector<int>& inherit_fds, Stdio stdio) {
+                    const std::vector<int>& inherit_fds, Stdio stdio, const std::vector<std::string>& environment) {
   const SpawnFailure fail(executable);
   const FdCopies copies(inherit_fds, static_cast<int>(3 + inherit_fds.size()), fail);
   FileActions actions(fail);
@@ -139,9 +146,11 @@ pid_t start_process(const std::filesystem::path& executable, const std::vector<s
   SpawnAttributes attributes(fail);
   add_clean_signals(attributes, fail);
   Argv argv(executable.string(), args);
+  std::vector<std::string> environment_copy = environment;
+  const auto envp = pointers_to(environment_copy);
   pid_t pid = -1;
   if (const int rc = ::posix_spawn(&pid, argv.storage.front().c_str(), &actions.value, &attributes.value,
-                                   argv.pointers.data(), environ);
+                                   argv.pointers.data(), environment.empty() ? environ : envp.data());
       rc != 0) {
     throw fail(std::system_category().message(rc));
   }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "posix/worker_environment.hpp"
 #include "protocol/worker_argument.hpp"
 
 namespace isolate::detail {
@@ -39,7 +40,7 @@ ChildProcess spawn_worker(const std::filesystem::path& executable, int channel_f
   }
   // stdin is always /dev/null: a job never reads, or waits for, the host's input.
   const auto stdio = output == WorkerOutput::discard ? Stdio::null : Stdio::null_input;
-  return ChildProcess::spawn(executable, {argument}, fds, /*use_pidfd=*/true, stdio);
+  return ChildProcess::spawn(executable, {argument}, fds, /*use_pidfd=*/true, stdio, worker_environment());
 }
 
 std::exception_ptr start_failure_error(const std::filesystem::path& executable, const ExitStatus& status,

@@ -48,7 +48,7 @@ void serve(Channel& channel) {
                          "' input in the worker executable but was sent '" + request.input_tag +
                          "' (parent and worker define the job with different types)");
     }
-    JobContext context;
+    JobContext context({}, request.input_padding);
     channel.respond([&](ByteWriter& output) { return job->run(request.input, output, context); });
   } catch (...) {
     const auto error = capture_current_exception();
@@ -56,22 +56,31 @@ void serve(Channel& channel) {
   }
 }
 
+/// A worker keeps what its job frees (no trim, no block of its own mapping for a big allocation),
+/// so that a pool worker's next job reuses pages already faulted in instead of faulting a fresh
+/// heap, and a one-shot worker, which exits next, spends no time giving memory back. With the
+/// huge pages and top pad its environment sets (runner/src/posix/worker_environment.hpp), a big
+/// job's heap grows in a few 2 MiB-page steps.
+void keep_freed_heap() noexcept {
+  ::mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  ::mallopt(M_TRIM_THRESHOLD, -1);
+}
+
 /// A pool worker that has had no request for this long gives its kept heap back to the system.
-/// Long enough that a worker of a busy pool keeps it: a sequential caller's jobs alternate
-/// between two workers (each idles while the other works), and with 1 s a 2 s JSON parse found
-/// its heap trimmed every time (offloaded parse 2.1 s -> 2.4 s, bench/isolate_bench).
-constexpr auto kTrimWhenIdleFor = std::chrono::seconds(10);
+/// A pool gives each job the lowest-numbered idle worker and frees a worker before its job's
+/// future is ready, so a steady caller keeps hitting the same worker: any caller that runs a job
+/// at least every 30 s finds that worker's heap warm (with 10 s, bench/isolate_bench's
+/// interleaved parse, which comes back to the pool every few seconds on a loaded machine, found
+/// it trimmed: 2,176 faults a parse instead of 48), and a worker left idle for half a minute
+/// holds no memory it no longer uses.
+constexpr auto kTrimWhenIdleFor = std::chrono::seconds(30);
 
 /// Serves requests until the parent kills it (or dies: PR_SET_PDEATHSIG). The parent publishes
 /// each request's sequence number in the slot's control block; the worker answers, stores the
 /// number in response_seq, and rings the pool's doorbell.
 int serve_pool(Channel& channel, PoolSlot& slot) {
-  // A pool worker lives for many jobs: keep freed heap mapped (no trim, no per-block mmap), so
-  // the next job reuses pages already faulted in instead of faulting a fresh heap each time.
-  // Once idle for kTrimWhenIdleFor, it returns that memory (malloc_trim): a worker that once
-  // parsed a huge document does not hold its pages for ever.
-  ::mallopt(M_MMAP_THRESHOLD, 1 << 30);
-  ::mallopt(M_TRIM_THRESHOLD, -1);
+  // Once idle for kTrimWhenIdleFor, the worker returns its kept heap (malloc_trim): a worker
+  // that once parsed a huge document does not hold its pages for ever.
   const auto spin = spin_duration();
   slot.announce_ready();
   std::uint32_t seen = 0;
@@ -102,6 +111,7 @@ std::optional<int> serve_if_worker(const char* argument) {
   // signal fires only when the parent process dies; if it died before prctl, getppid() says so.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != request->parent_pid) return kWorkerExitOrphaned;
+  keep_freed_heap();
   try {
     auto channel = Channel::adopt(request->fd);
     if (!channel.attach()) return kWorkerExitBadSegment;

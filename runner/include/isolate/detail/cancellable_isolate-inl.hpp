@@ -49,16 +49,21 @@ inline constexpr bool recycles_input_v = is_view_v<In>&& std::is_same_v<owned_t<
 /// over to `holder` when it can take the output (see decode_output), else into a new one. Keeps
 /// `holder` only in the first case.
 template <class In, class Out>
-std::function<void(std::span<const std::byte>)> output_delivery(std::shared_ptr<CancellableResult<owned_t<Out>>> result,
-                                                                std::shared_ptr<InputHolder<In>> holder) {
+std::function<void(std::span<const std::byte>, const ProcessLaunch::Decoded&)> output_delivery(
+    std::shared_ptr<CancellableResult<owned_t<Out>>> result, std::shared_ptr<InputHolder<In>> holder) {
   using Result = owned_t<Out>;
   if constexpr (recycles_input_v<In, Out>) {
-    return [result = std::move(result), holder = std::move(holder)](std::span<const std::byte> payload) {
-      result->fulfil_value(decode_output<Result>(payload, holder->template take_buffer<Result>()));
+    return [result = std::move(result), holder = std::move(holder)](std::span<const std::byte> payload,
+                                                                    const ProcessLaunch::Decoded& decoded) {
+      auto value = decode_output<Result>(payload, holder->template take_buffer<Result>());
+      decoded();
+      result->fulfil_value(std::move(value));
     };
   } else {
-    return [result = std::move(result)](std::span<const std::byte> payload) {
-      result->fulfil_value(decode_output<Result>(payload));
+    return [result = std::move(result)](std::span<const std::byte> payload, const ProcessLaunch::Decoded& decoded) {
+      auto value = decode_output<Result>(payload);
+      decoded();
+      result->fulfil_value(std::move(value));
     };
   }
 }

@@ -34,10 +34,14 @@ struct JobRequest {
 
 class ISOLATE_EXPORT ProcessLaunch {
  public:
+  /// Called by deliver() once the payload is decoded, before the future is ready: a pool frees
+  /// the worker there, so that a caller woken by the future finds its warm worker idle.
+  using Decoded = std::function<void()>;
   struct Completion {
-    std::function<bool()> claim;                              // false: the token won
-    std::function<void(std::span<const std::byte>)> deliver;  // decode + complete; throws on bad data
-    std::function<void(std::exception_ptr)> fail;             // complete with an error
+    std::function<bool()> claim;                                              // false: the token won
+    std::function<void(std::span<const std::byte>, const Decoded&)> deliver;  // decode, decoded(),
+                                                                              // complete; throws on bad data
+    std::function<void(std::exception_ptr)> fail;                             // complete with an error
   };
 
   /// Writes `request` into a new channel now. Throws what writing throws (IsolateError: no fd or
