@@ -53,14 +53,17 @@ struct TimerService::Impl {
 };
 
 TimerService& TimerService::instance() {
+  // Statics are destroyed in the reverse order of their construction: the executor's holder is
+  // made first, so it outlives this one (timer callbacks submit work to it, up to the join in
+  // ~TimerService). Made inside TimerService(), it would come second and go first (TSan saw the
+  // timer thread signal the executor's condition variable as exit destroyed it).
+  static const bool executor_first = (static_cast<void>(Executor::instance()), true);
   static PerProcess<TimerService> service;
+  (void)executor_first;
   return service.get();
 }
 
-TimerService::TimerService() : impl_(new Impl) {
-  // Constructed first, so destroyed after us: timer callbacks may submit work to it.
-  (void)Executor::instance();
-}
+TimerService::TimerService() : impl_(new Impl) {}
 
 TimerService::~TimerService() {
   {

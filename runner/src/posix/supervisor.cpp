@@ -2,6 +2,9 @@
 // watched children through their pidfds.
 #include "supervisor.hpp"
 
+#include <isolate/detail/executor.hpp>
+#include <isolate/detail/timer_service.hpp>
+
 // ThreadSanitizer does not model std::atomic_thread_fence (g++ 12 rejects it under -Werror=tsan).
 // asio's fenced blocks only order handler memory that is already published through the
 // scheduler's mutex, so they are dropped in TSan builds. Keep this before any asio include; a
@@ -208,7 +211,12 @@ struct Supervisor::Impl {
 };
 
 Supervisor& Supervisor::instance() {
+  // The executor and the timer service outlive the supervisor (made first, destroyed last): its
+  // thread hands exits to the executor and cancels timers up to the join in ~Supervisor.
+  static const bool services_first =
+      (static_cast<void>(Executor::instance()), static_cast<void>(TimerService::instance()), true);
   static PerProcess<Supervisor> supervisor;
+  (void)services_first;
   return supervisor.get();
 }
 
