@@ -104,6 +104,7 @@ TEST_F(ProcessIsolate, AViewInputIsFollowedByTheZeroPaddingTheContextAnnounces) 
 }
 
 TEST_F(ProcessIsolate, WorkerMallocStartsOnHugePagesWithATopPad) {
+  const ScopedEnv none_of_the_hosts("GLIBC_TUNABLES", "");
   const auto tunables = CancellableIsolate::run(env_value, std::string("GLIBC_TUNABLES"), {}, process_backend()).get();
   EXPECT_NE(tunables.find("glibc.malloc.hugetlb=1"), std::string::npos) << tunables;
   EXPECT_NE(tunables.find("glibc.malloc.top_pad=67108864"), std::string::npos) << tunables;
@@ -111,9 +112,8 @@ TEST_F(ProcessIsolate, WorkerMallocStartsOnHugePagesWithATopPad) {
 
 TEST_F(ProcessIsolate, MallocTunablesTheHostSetWinAndTheOthersAreKept) {
   // Each test runs in a process of its own (gtest_discover_tests): no worker is being spawned.
-  ASSERT_EQ(::setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0:glibc.malloc.arena_max=2", 1), 0);
+  const ScopedEnv hosts("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0:glibc.malloc.arena_max=2");
   const auto tunables = CancellableIsolate::run(env_value, std::string("GLIBC_TUNABLES"), {}, process_backend()).get();
-  ::unsetenv("GLIBC_TUNABLES");
   EXPECT_EQ(tunables, "glibc.malloc.hugetlb=0:glibc.malloc.arena_max=2:glibc.malloc.top_pad=67108864");
 }
 

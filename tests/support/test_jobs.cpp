@@ -13,7 +13,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -57,6 +59,18 @@ Job<std::string, std::string> spin("test.spin", [](const std::string& pid_file) 
   write_pid(pid_file);
   std::atomic<std::uint64_t> n{0};
   for (;;) n.fetch_add(1, std::memory_order_relaxed);
+});
+
+Job<std::string, int> rendezvous("test.rendezvous", [](const std::string& directory) {
+  // Arrive (a file named after this process), then wait until a second job has arrived too.
+  std::ofstream(std::filesystem::path(directory) / std::to_string(::getpid())) << "here";
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    const auto arrived = std::distance(std::filesystem::directory_iterator(directory), {});
+    if (arrived >= 2) return static_cast<int>(::getpid());
+    if (std::chrono::steady_clock::now() > give_up) throw std::runtime_error("the other job never arrived");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 });
 
 Job<int, int> sleep_ms("test.sleep-ms", [](const int& ms, JobContext& context) {

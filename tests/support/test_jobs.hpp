@@ -44,6 +44,7 @@ extern Job<std::vector<std::uint8_t>, std::vector<std::uint8_t>> echo_bytes;
 extern Job<nlohmann::json, nlohmann::json> echo_json;
 extern Job<Point, Point> mirror_point;                              // returns {y, x, label + "!"}
 extern Job<std::string, std::string> spin;                          // input: a file to write the pid to ("" none)
+extern Job<std::string, int> rendezvous;                            // in a directory: waits for a 2nd job; its pid
 extern Job<int, int> sleep_ms;                                      // sleeps N ms, returns N
 extern Job<std::string, std::string> crash;                         // SIGSEGV
 extern Job<std::string, std::string> abort_job;                     // std::abort

@@ -711,14 +711,14 @@ TEST(CancellationTokenStopToken, ConditionVariableWaitingOnTheStopTokenWakesOnCa
 TEST(CancellationTokenStopToken, JthreadStopTokenDrivesACancellationToken) {
   std::promise<std::exception_ptr> cancelled_with;
   std::promise<CancellationToken> made;
-  std::jthread worker([&](std::stop_token stop) {
+  std::promise<void> seen;
+  // The thread keeps its registration until the cancel has been seen here: a thread that ended
+  // at the stop request would drop it, racing the stop callbacks that request_stop() runs.
+  std::jthread worker([&, until_seen = seen.get_future()](std::stop_token stop) {
     const CancellationToken token = CancellationToken::from(stop);
     auto registration = token.on_cancel([&](std::exception_ptr e) { cancelled_with.set_value(e); });
     made.set_value(token);
-    std::mutex mutex;
-    std::condition_variable_any cv;
-    std::unique_lock lock{mutex};
-    cv.wait(lock, stop, [] { return false; });
+    until_seen.wait();
   });
   const CancellationToken token = made.get_future().get();
   EXPECT_FALSE(token.is_cancelled());
@@ -726,6 +726,7 @@ TEST(CancellationTokenStopToken, JthreadStopTokenDrivesACancellationToken) {
   worker.request_stop();
 
   const std::exception_ptr e = cancelled_with.get_future().get();
+  seen.set_value();
   EXPECT_EQ(e, token.exception());
   EXPECT_EQ(cancelled_reason(e), "stop requested");
   worker.join();
