@@ -334,15 +334,19 @@ class ProcessPoolCore final : public PoolCore, public PoolSlots {
   /// its heap warm, instead of the other one (a next job waiting in the queue is written only
   /// once the future is ready).
   void finish(const Answered& a) noexcept {
-    bool freed = false;
-    std::shared_ptr<PoolTask> next;
-    const ProcessLaunch::Decoded decoded = [&] {
-      freed = true;
-      next = free_slot(a.slot, a.worker);
+    struct Freeing {
+      const Answered& answered;
+      bool freed = false;
+      std::shared_ptr<PoolTask> next;
+    } freeing{a, false, nullptr};
+    // Two pointers captured: std::function keeps them inline (no allocation per job).
+    const ProcessLaunch::Decoded decoded = [this, &freeing] {
+      freeing.freed = true;
+      freeing.next = free_slot(freeing.answered.slot, freeing.answered.worker);
     };
     const bool read = settle(*a.worker, a.task, decoded);
-    if (freed) {
-      if (next) dispatch(a.slot, a.worker, next);
+    if (freeing.freed) {
+      if (freeing.next) dispatch(a.slot, a.worker, freeing.next);
     } else if (read) {
       release_slot(a.slot, a.worker);
     } else {
