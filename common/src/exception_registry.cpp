@@ -79,6 +79,7 @@ class Registry {
     add(typeid(std::bad_alloc), "std::bad_alloc",
         [](const std::string&) { return std::make_exception_ptr(std::bad_alloc()); });
     builtin<IsolateError>("isolate::IsolateError");
+    builtin<InputError>("isolate::InputError");
     builtin<CancelledException>("isolate::CancelledException");
   }
 

@@ -35,7 +35,7 @@ printf '{"a": [1, 2,' >"$dir/bad.json"
 "$run" json-stats "$dir/small.json" --timeout soon >"$dir/out" 2>&1; check "bad duration" 64 $? "$dir/out" 'expected a duration'
 "$run" json-stats "$dir/small.json" --max-bytes lots >"$dir/out" 2>&1; check "bad size" 64 $? "$dir/out" 'expected a size'
 "$run" json-stats "$dir/small.json" --worker /nonexistent/worker >"$dir/out" 2>&1; check "missing worker executable" 69 $? "$dir/out" '/nonexistent/worker'
-"$run" json-stats "$dir/small.json" --max-bytes 1K >"$dir/out" 2>&1; check "input over --max-bytes" 66 $? "$dir/out" 'larger than --max-bytes'
+"$run" json-stats "$dir/small.json" --max-bytes 1K >"$dir/out" 2>&1; check "input over --max-bytes" 66 $? "$dir/out" 'larger than its limit'
 
 # Hostile documents: any depth parses (no stack overflow, in the worker or, on the thread backend,
 # in the tool); a huge number is a bounded message; a file name need not be UTF-8.
@@ -72,17 +72,26 @@ cp "$dir/small.json" "$odd"
 
 # Endless or stuck input: --max-bytes, the timeout (counted from the start) and Ctrl-C stop the
 # read at once.
-"$run" json-stats /dev/zero --max-bytes 50M >"$dir/out" 2>&1; check "endless input stops at --max-bytes" 66 $? "$dir/out" 'larger than --max-bytes'
+"$run" json-stats /dev/zero --max-bytes 50M >"$dir/out" 2>&1; check "endless input stops at --max-bytes" 66 $? "$dir/out" 'larger than its limit'
 rm -f "$dir/fifo"; mkfifo "$dir/fifo"
 start=$(date +%s%N)
 "$run" json-stats "$dir/fifo" --timeout 300ms >"$dir/out" 2>&1; code=$?
 took=$(( ($(date +%s%N) - start) / 1000000 ))
-check "FIFO without a writer: the timeout ends the read" 124 $code "$dir/out" 'while reading the input'
+check "FIFO without a writer: the timeout ends the wait for one" 124 $code "$dir/out" 'while opening the input'
 [ "$took" -lt 5000 ] || fail "FIFO timeout took $took ms"
+# A writer that never writes: the worker waits in its read, and the timeout kills it there.
+sleep 60 >"$dir/fifo" &
+writer=$!
+start=$(date +%s%N)
+"$run" json-stats "$dir/fifo" --timeout 300ms >"$dir/out" 2>&1; code=$?
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null
+check "FIFO whose writer never writes: the timeout kills the reading worker" 124 $code "$dir/out" 'the worker was killed'
+[ "$took" -lt 5000 ] || fail "stalled FIFO timeout took $took ms"
 "$run" json-stats /dev/zero >"$dir/out" 2>&1 &
 tool=$!
 sleep 0.3
-kill -INT "$tool"; wait "$tool"; check "Ctrl-C while reading endless input" 130 $? "$dir/out" 'interrupted (Ctrl-C); stopped while reading'
+kill -INT "$tool"; wait "$tool"; check "Ctrl-C while the worker reads endless input" 130 $? "$dir/out" 'interrupted (Ctrl-C); the worker was killed'
 
 "$gen" "$dir/big.json" 60000000 >/dev/null
 "$run" json-stats "$dir/big.json" --timeout 1ms >"$dir/out" 2>&1; check "timeout kills the worker" 124 $? "$dir/out" 'timed out after'

@@ -87,6 +87,33 @@ TEST(Channel, ARequestReachesTheWorkerWhole) {
   EXPECT_FALSE(worker.attach()) << "a channel is attached to once";
 }
 
+TEST(Channel, AFileRequestNamesTheWorkersFdAndTheLimitAndCarriesNoBytes) {
+  auto parent = Channel::create(16);
+  parent.write_request("the job", "bytes", InputFileSource{4, 12345});
+  auto worker = attached_worker(parent);
+  const auto got = worker.read_request();
+  EXPECT_EQ(got.job, "the job");
+  EXPECT_EQ(got.input_tag, "bytes");
+  ASSERT_TRUE(got.file.has_value());
+  EXPECT_EQ(got.file->fd, 4);
+  EXPECT_EQ(got.file->max_bytes, 12345u);
+  EXPECT_TRUE(got.input.empty());
+  // A bytes request written next over the same channel (as a pool's) carries no file.
+  auto again = Channel::create(16);
+  request(again, "job", "input");
+  EXPECT_FALSE(attached_worker(again).read_request().file.has_value());
+}
+
+TEST(Channel, ARequestWithAnUnknownInputKindIsRefused) {
+  auto parent = Channel::create(16);
+  request(parent, "job", "input");
+  auto worker = attached_worker(parent);
+  // The kind byte follows the two strings: u32 3 "job", u32 5 "bytes".
+  auto* kind = parent.memory().data() + sizeof(SegmentHeader) + 4 + 3 + 4 + 5;
+  *kind = std::byte{9};
+  EXPECT_THROW((void)worker.read_request(), IsolateError);
+}
+
 TEST(Channel, AChannelThatIsNotOneIsRefused) {
   auto memory = SharedMemory::create(4096);
   EXPECT_THROW((void)Channel::adopt(::dup(memory.fd())), IsolateError) << "no header";

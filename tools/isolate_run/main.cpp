@@ -149,54 +149,10 @@ void report(std::string text) {
   std::fprintf(stderr, "isolate-run: %s\n", text.c_str());
 }
 
-/// The document's bytes, or why they could not be read.
-struct Input {
-  std::unique_ptr<char[]> bytes;
-  std::size_t size = 0;
-  std::string error;  // empty: read
-};
-
-/// Reads `path` ("-": standard input) with large read(2)s, at most `max_bytes`. Blocks until the
-/// input ends (a FIFO without a writer, a slow pipe): a cancel meanwhile is the caller's business.
-Input read_input(const std::string& path, std::uint64_t max_bytes) {
-  Input input;
-  const int fd = path == "-" ? ::dup(STDIN_FILENO) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    input.error = std::string("cannot read ") + (path == "-" ? "standard input" : path) + ": " + std::strerror(errno);
-    return input;
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    input.error = "cannot read " + path + ": it is a directory";
-    return input;
-  }
-  // A regular file is read into a buffer of its size; anything else grows as it comes.
-  std::size_t capacity = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) + 1 : std::size_t{1} << 20;
-  input.bytes = std::make_unique_for_overwrite<char[]>(capacity);
-  constexpr std::size_t kChunk = std::size_t{8} << 20;
-  for (;;) {
-    if (input.size == capacity) {
-      auto grown = std::make_unique_for_overwrite<char[]>(capacity * 2);
-      std::memcpy(grown.get(), input.bytes.get(), input.size);
-      input.bytes = std::move(grown);
-      capacity *= 2;
-    }
-    const ssize_t n = ::read(fd, input.bytes.get() + input.size, std::min(kChunk, capacity - input.size));
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      input.error = "cannot read " + path + ": " + std::strerror(errno);
-      break;
-    }
-    input.size += static_cast<std::size_t>(n);
-    if (input.size > max_bytes) {
-      input.error = path + " is larger than --max-bytes (" + human_bytes(static_cast<double>(max_bytes)) + ")";
-      break;
-    }
-  }
-  ::close(fd);
-  return input;
+/// Opens `path` ("-": standard input, duplicated) for reading; -1 and errno if it cannot. May
+/// block (a FIFO waits for a writer): the caller stays cancellable meanwhile.
+int open_input(const std::string& path) {
+  return path == "-" ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
 }
 
 void print_stats(const nlohmann::json& s, const std::string& source, double wall_seconds, bool in_process) {
@@ -237,33 +193,36 @@ int json_stats(const Options& options) {
   isolate::CancellationToken token = interrupt;
   if (options.timeout) token = interrupt.merge({isolate::TimeoutCancellationToken(*options.timeout)});
   const std::string name = options.file == "-" ? "(stdin)" : options.file;
-  Input input;
+  int fd = -1;
   {
-    // Reading may block for ever (a FIFO without a writer, a pipe that never ends): a Ctrl-C or
-    // the timeout then ends the tool at once, from the thread that cancels. No worker exists yet.
-    auto while_reading = token.on_cancel([&name](const std::exception_ptr& e) {
+    // Opening may block for ever (a FIFO without a writer): a Ctrl-C or the timeout then ends the
+    // tool at once, from the thread that cancels. No worker exists yet.
+    auto while_opening = token.on_cancel([&name](const std::exception_ptr& e) {
       try {
         std::rethrow_exception(e);
       } catch (const isolate::CancelledException& cancel) {
-        std::_Exit(report_cancel(name, cancel, "stopped while reading the input"));
+        std::_Exit(report_cancel(name, cancel, "stopped while opening the input"));
       } catch (...) {
         std::_Exit(kExitInterrupted);
       }
     });
-    input = read_input(options.file, options.max_bytes);
+    fd = open_input(options.file);
   }
-  if (!input.error.empty()) {
-    report(input.error);
+  if (fd < 0) {
+    report("cannot read " + (options.file == "-" ? std::string("standard input") : options.file) + ": " +
+           std::strerror(errno));
     return kExitNoInput;
   }
   const bool in_process = options.backend == isolate::Backend::thread;
   const char* what_stopped = in_process ? "the parse was stopped" : "the worker was killed";
   isolate::RunOptions run_options{.backend = options.backend, .worker_executable = options.worker};
   try {
-    auto stats = isolate::CancellableIsolate::run(isolate::cli::json_stats,
-                                                  std::string_view(input.bytes.get(), input.size), token, run_options)
-                     .get();
-    input.bytes.reset();
+    // The worker reads the document itself (a file mapped, a pipe read to its end): its bytes
+    // never pass through this process, and the token kills the worker mid-read too.
+    auto run = isolate::CancellableIsolate::run(isolate::cli::json_stats, isolate::FileInput{fd, options.max_bytes},
+                                                token, run_options);
+    ::close(fd);
+    auto stats = run.get();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (options.as_json) {
       stats["file"] = name;
@@ -276,6 +235,9 @@ int json_stats(const Options& options) {
     return 0;
   } catch (const isolate::CancelledException& e) {
     return report_cancel(name, e, what_stopped);
+  } catch (const isolate::InputError& e) {
+    report(name + ": " + e.what());
+    return kExitNoInput;
   } catch (const std::invalid_argument& e) {
     report(name + " cannot be parsed: " + e.what());
     return kExitDataError;

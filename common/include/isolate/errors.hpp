@@ -54,6 +54,13 @@ class ISOLATE_EXPORT IsolateError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A run's FileInput could not be read: a read error, or more bytes than its max_bytes. The
+/// message names the reason (and the limit).
+class ISOLATE_EXPORT InputError : public IsolateError {
+ public:
+  using IsolateError::IsolateError;
+};
+
 /// The job threw an exception of a type the parent cannot rebuild (see ExceptionType).
 /// what() reads "<type_name>: <message>".
 class ISOLATE_EXPORT JobError : public IsolateError {

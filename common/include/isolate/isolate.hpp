@@ -6,6 +6,7 @@
 #include <isolate/cancellable_isolate.hpp>
 #include <isolate/cancellation_token.hpp>
 #include <isolate/errors.hpp>
+#include <isolate/file_input.hpp>
 #include <isolate/isolate_pool.hpp>
 #include <isolate/job.hpp>
 #include <isolate/job_context.hpp>

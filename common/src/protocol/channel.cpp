@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "protocol/byte_reader.hpp"
 #include "protocol/layout.hpp"
@@ -73,11 +74,23 @@ void Channel::write_request(std::string_view job, std::string_view input_tag, co
   ByteWriter writer(memory_, kRecordOffset);
   writer.write_string(job);
   writer.write_string(input_tag);
+  writer.write_u8(static_cast<std::uint8_t>(InputKind::bytes));
   const auto size_at = writer.reserve_u64();
   const auto before = writer.written();
   write_input(writer);
   writer.patch_u64(size_at, writer.written() - before);
   std::memset(writer.extend(kInputPadding), 0, kInputPadding);  // a pool channel holds old bytes
+  publish(writer, static_cast<std::uint32_t>(SegmentState::requested));
+}
+
+void Channel::write_request(std::string_view job, std::string_view input_tag, const InputFileSource& file) {
+  map_whole();
+  ByteWriter writer(memory_, kRecordOffset);
+  writer.write_string(job);
+  writer.write_string(input_tag);
+  writer.write_u8(static_cast<std::uint8_t>(InputKind::file));
+  writer.write_u32(static_cast<std::uint32_t>(file.fd));
+  writer.write_u64(file.max_bytes);
   publish(writer, static_cast<std::uint32_t>(SegmentState::requested));
 }
 
@@ -140,6 +153,18 @@ Request Channel::read_request() {
   Request request;
   request.job = reader.read_string();
   request.input_tag = reader.read_string();
+  const auto kind = reader.read_u8();
+  if (kind == static_cast<std::uint8_t>(InputKind::file)) {
+    const auto fd = reader.read_u32();
+    if (fd > static_cast<std::uint32_t>(std::numeric_limits<int>::max())) {
+      throw IsolateError("isolate: a request names input fd " + std::to_string(fd));
+    }
+    request.file = InputFileSource{static_cast<int>(fd), reader.read_u64()};
+    return request;
+  }
+  if (kind != static_cast<std::uint8_t>(InputKind::bytes)) {
+    throw IsolateError("isolate: a request has an input of unknown kind " + std::to_string(kind));
+  }
   request.input = reader.read_bytes(reader.read_u64());
   request.input_padding = std::min(reader.remaining(), kInputPadding);  // zeros the parent wrote
   return request;

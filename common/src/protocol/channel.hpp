@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,13 +34,20 @@ using InputWriter = std::function<void(ByteWriter&)>;
 /// Writes a job's output payload; returns true if it recorded it in place (ByteWriter::refer).
 using OutputWriter = std::function<bool(ByteWriter&)>;
 
+/// An input the worker reads itself (FileInput): an fd it inherited, and how much it may hold.
+struct InputFileSource {
+  int fd = -1;
+  std::uint64_t max_bytes = 0;
+};
+
 /// A request as the worker reads it. `input` lies in the channel: valid until the channel is
-/// written or remapped.
+/// written or remapped. With `file` set, the input is that file's and `input` is empty.
 struct Request {
   std::string job;
   std::string input_tag;
   std::span<const std::byte> input;
   std::size_t input_padding = 0;  // readable zero bytes after `input` (kInputPadding)
+  std::optional<InputFileSource> file;
 };
 
 /// A response as the parent reads it: a value's payload (in the channel: valid until it is written
@@ -77,6 +85,8 @@ class Channel {
   /// the channel as needed, and publishes it: state requested. Throws what write_input throws,
   /// IsolateError, std::length_error.
   void write_request(std::string_view job, std::string_view input_tag, const InputWriter& write_input);
+  /// Writes a request whose input the worker reads from `file` itself (state requested).
+  void write_request(std::string_view job, std::string_view input_tag, const InputFileSource& file);
   /// The parent holds the worker's pidfd: the worker may attach (and so end). Once per channel.
   void allow_attach() noexcept;
   /// How far the exchange went (acquire: a `responded` response is complete).

@@ -4,8 +4,9 @@
 //
 // A channel segment starts with a SegmentHeader; the record follows it at kRecordOffset.
 //
-//   request  (parent):  string job, string input_tag, u64 size + input payload
-//                       + kInputPadding zero bytes (not counted in size)
+//   request  (parent):  string job, string input_tag, u8 InputKind, then
+//                       bytes: u64 size + input payload + kInputPadding zero bytes (not in size)
+//                       file:  u32 fd (the worker's), u64 max_bytes (the worker reads the fd)
 //   response (worker):  value:          u64 size + payload
 //                       value_in_place: u64 offset, u64 size   (bytes further on in the segment)
 //                       error:          string type_name, string message
@@ -31,6 +32,7 @@ inline constexpr std::uint32_t kSegmentMagic = 0x4C4F5349;  // "ISOL"; the versi
 
 enum class SegmentState : std::uint32_t { requested = 1, attached = 2, responded = 3 };
 enum class ResponseKind : std::uint8_t { value = 1, error = 2, value_in_place = 3 };
+enum class InputKind : std::uint8_t { bytes = 0, file = 1 };
 
 struct alignas(64) SegmentHeader {
   std::uint32_t magic;

@@ -13,6 +13,7 @@
 
 #include <isolate/cancellation_token.hpp>
 #include <isolate/detail/byte_views.hpp>
+#include <isolate/file_input.hpp>
 #include <isolate/job.hpp>
 #include <isolate/run_options.hpp>
 
@@ -27,6 +28,9 @@ namespace detail {
 template <class In, class Out, class Input>
 std::future<typename Job<In, Out>::Result> start_run(const Job<In, Out>& job, Input&& input,
                                                      const CancellationToken& token, RunOptions options);
+template <class In, class Out>
+std::future<typename Job<In, Out>::Result> start_file_run(const Job<In, Out>& job, FileInput input,
+                                                          const CancellationToken& token, RunOptions options);
 }  // namespace detail
 
 /// Runs jobs in worker processes. See run().
@@ -70,6 +74,18 @@ class CancellableIsolate {
                                                                           CancellationToken token = {},
                                                                           RunOptions options = {}) {
     return detail::start_run(job, std::forward<Buffer>(input), token, std::move(options));
+  }
+
+  /// run() for a job that takes bytes (a view or an owned buffer), with its input read from a
+  /// file by the worker itself (see FileInput): no byte of it passes through this process. The
+  /// future also holds InputError when the input cannot be read or is larger than
+  /// input.max_bytes.
+  template <class In, class Out>
+  requires(detail::is_view_v<In> || detail::is_byte_buffer_v<In>)
+      [[nodiscard]] static std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, FileInput input,
+                                                                          CancellationToken token = {},
+                                                                          RunOptions options = {}) {
+    return detail::start_file_run(job, input, token, std::move(options));
   }
 };
 

@@ -5,15 +5,20 @@
 #include <isolate/detail/timer_service.hpp>
 #include <isolate/errors.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "child_process.hpp"
 #include "per_process.hpp"
+#include "posix/fd.hpp"
 #include "protocol/channel.hpp"
 #include "response.hpp"
 #include "runner_error.hpp"
@@ -25,12 +30,27 @@ namespace {
 
 enum class Phase { created, queued, spawning, running, exited };
 
+/// The caller's input fd duplicated (close-on-exec, so no other child inherits it): the run's own
+/// until its worker holds it. Throws InputError.
+int duplicate_input_fd(int fd) {
+  const int copy = fd < 0 ? -1 : ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (copy < 0) {
+    throw InputError("isolate: cannot use fd " + std::to_string(fd) +
+                     " as a run's input: " + std::strerror(fd < 0 ? EBADF : errno));
+  }
+  return copy;
+}
+
 }  // namespace
 
 struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
-  Impl(Channel request, RunOptions opts) : channel(std::move(request)), options(std::move(opts)) {
+  Impl(Channel request, RunOptions opts, int input)
+      : channel(std::move(request)), options(std::move(opts)), input_fd(input) {
     options.worker_executable = worker_executable(options.worker_executable);
   }
+  ~Impl() { close_fd(input_fd); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   Channel channel;
   RunOptions options;
@@ -40,6 +60,7 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
   Phase phase = Phase::created;
   bool cancelled = false;
   bool start_timed_out = false;
+  int input_fd = -1;  // the input file's fd until the worker is spawned
   std::shared_ptr<ChildProcess> child;
   Completion completion;
   TimerService::Handle start_timer;
@@ -57,10 +78,11 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
     std::exception_ptr error;
     try {
       started = std::make_shared<ChildProcess>(
-          spawn_worker(options.worker_executable, channel.fd(), std::nullopt, options.worker_output));
+          spawn_worker(options.worker_executable, channel.fd(), std::nullopt, options.worker_output, input_fd));
     } catch (...) {
       error = current_exception_as_isolate_error("cannot start a worker");
     }
+    close_fd(std::exchange(input_fd, -1));  // the worker has its own (or there is none)
     {
       std::lock_guard lock(mutex);
       phase = started ? Phase::running : Phase::exited;
@@ -190,9 +212,20 @@ ProcessLaunch::~ProcessLaunch() = default;
 
 std::shared_ptr<ProcessLaunch> ProcessLaunch::create(const JobRequest& request, RunOptions options) {
   auto channel = Channel::create(request.size_hint);
-  channel.write_request(request.job, request.input_tag, request.write_input);
-  return std::shared_ptr<ProcessLaunch>(
-      new ProcessLaunch(std::make_shared<Impl>(std::move(channel), std::move(options))));
+  if (!request.input_file) {
+    channel.write_request(request.job, request.input_tag, request.write_input);
+    return std::shared_ptr<ProcessLaunch>(
+        new ProcessLaunch(std::make_shared<Impl>(std::move(channel), std::move(options), -1)));
+  }
+  channel.write_request(request.job, request.input_tag, InputFileSource{kWorkerInputFd, request.input_file->max_bytes});
+  const int input_fd = duplicate_input_fd(request.input_file->fd);
+  try {
+    return std::shared_ptr<ProcessLaunch>(
+        new ProcessLaunch(std::make_shared<Impl>(std::move(channel), std::move(options), input_fd)));
+  } catch (...) {
+    close_fd(input_fd);
+    throw;
+  }
 }
 
 void ProcessLaunch::start(Completion completion) {

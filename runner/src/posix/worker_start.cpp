@@ -29,13 +29,14 @@ std::filesystem::path worker_executable(const std::filesystem::path& configured)
 }
 
 ChildProcess spawn_worker(const std::filesystem::path& executable, int channel_fd, std::optional<PoolSeat> seat,
-                          WorkerOutput output) {
+                          WorkerOutput output, int input_fd) {
   std::vector<int> fds{channel_fd};
   std::string argument;
   if (seat) {
     fds.push_back(seat->control_fd);
     argument = make_worker_argument(3, ::getpid(), 4, seat->slot);
   } else {
+    if (input_fd >= 0) fds.push_back(input_fd);  // kWorkerInputFd
     argument = make_worker_argument(3, ::getpid());
   }
   // stdin is always /dev/null: a job never reads, or waits for, the host's input.

@@ -22,11 +22,15 @@ struct PoolSeat {
   unsigned slot = 0;
 };
 
+/// The fd a one-shot worker finds its input file at (FileInput), when it has one.
+inline constexpr int kWorkerInputFd = 4;
+
 /// Starts `executable` as a worker: its channel (`channel_fd`) as fd 3, a pool worker's control
-/// segment as fd 4, stdin on /dev/null, stdout and stderr as `output` says. Throws IsolateError
-/// (naming the executable and the reason) when it cannot be started.
+/// segment or a one-shot worker's input file (`input_fd`, if >= 0) as fd 4, stdin on /dev/null,
+/// stdout and stderr as `output` says. Throws IsolateError (naming the executable and the
+/// reason) when it cannot be started.
 [[nodiscard]] ChildProcess spawn_worker(const std::filesystem::path& executable, int channel_fd,
-                                        std::optional<PoolSeat> seat, WorkerOutput output);
+                                        std::optional<PoolSeat> seat, WorkerOutput output, int input_fd = -1);
 
 /// Why a worker that never attached (never became ready) failed its job: it ended first
 /// (`status`), or it was killed after `start_timeout`. The message says what to check.

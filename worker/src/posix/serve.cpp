@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 
+#include "input_file.hpp"
 #include "posix/futex.hpp"
 #include "protocol/channel.hpp"
 #include "protocol/pool_control.hpp"
@@ -48,8 +49,14 @@ void serve(Channel& channel) {
                          "' input in the worker executable but was sent '" + request.input_tag +
                          "' (parent and worker define the job with different types)");
     }
-    JobContext context({}, request.input_padding);
-    channel.respond([&](ByteWriter& output) { return job->run(request.input, output, context); });
+    std::optional<InputFile> file;
+    if (request.file) {
+      file.emplace(InputFile::load(request.file->fd, request.file->max_bytes));
+      ::close(request.file->fd);
+    }
+    const auto input = file ? file->bytes() : request.input;
+    JobContext context({}, file ? file->padding() : request.input_padding);
+    channel.respond([&](ByteWriter& output) { return job->run(input, output, context); });
   } catch (...) {
     const auto error = capture_current_exception();
     channel.respond_error(error.type_name, error.message);

@@ -9,6 +9,7 @@
 #include <isolate/detail/codec.hpp>
 #include <isolate/detail/dispatch_guard.hpp>
 #include <isolate/detail/executor.hpp>
+#include <isolate/detail/input_fd.hpp>
 #include <isolate/detail/input_holder.hpp>
 #include <isolate/detail/process_launch.hpp>
 #include <isolate/errors.hpp>
@@ -55,7 +56,8 @@ std::function<void(std::span<const std::byte>, const ProcessLaunch::Decoded&)> o
   if constexpr (recycles_input_v<In, Out>) {
     return [result = std::move(result), holder = std::move(holder)](std::span<const std::byte> payload,
                                                                     const ProcessLaunch::Decoded& decoded) {
-      auto value = decode_output<Result>(payload, holder->template take_buffer<Result>());
+      auto value = holder ? decode_output<Result>(payload, holder->template take_buffer<Result>())
+                          : decode_output<Result>(payload);
       decoded();
       result->fulfil_value(std::move(value));
     };
@@ -96,6 +98,23 @@ std::future<owned_t<Out>> run_on_thread(const Job<In, Out>& job, std::shared_ptr
   return future;
 }
 
+/// Starts `launch` (its request written) under `token`; `holder` (may be null) is kept only to
+/// reuse its buffer for the output.
+template <class In, class Out>
+std::future<owned_t<Out>> start_launch(std::shared_ptr<ProcessLaunch> launch, std::shared_ptr<InputHolder<In>> holder,
+                                       const CancellationToken& token) {
+  auto result = CancellableResult<owned_t<Out>>::create([launch] { launch->cancel(); });
+  auto future = result->get_future();
+  result->attach(token);
+  if (result->is_done()) return future;
+  launch->start({
+      [result] { return result->claim(); },
+      output_delivery<In, Out>(result, std::move(holder)),
+      [result](std::exception_ptr error) { result->fulfil_exception(std::move(error)); },
+  });
+  return future;
+}
+
 /// CancellableIsolate::run with its input in `holder`, on the thread backend if `on_thread`.
 template <class In, class Out>
 std::future<owned_t<Out>> run_isolated(const Job<In, Out>& job, std::shared_ptr<InputHolder<In>> holder,
@@ -115,16 +134,64 @@ std::future<owned_t<Out>> run_isolated(const Job<In, Out>& job, std::shared_ptr<
   } catch (...) {
     return failed_future<Result>(std::current_exception());
   }
-  auto result = CancellableResult<Result>::create([launch] { launch->cancel(); });
+  return start_launch<In, Out>(std::move(launch), std::move(holder), token);
+}
+
+/// The thread backend with a FileInput: the job's thread reads the input, then runs the job.
+template <class In, class Out>
+std::future<owned_t<Out>> run_file_on_thread(const Job<In, Out>& job, FileInput input, const CancellationToken& token) {
+  auto result = CancellableResult<owned_t<Out>>::create();
+  auto stop = result->enable_stop();
   auto future = result->get_future();
   result->attach(token);
   if (result->is_done()) return future;
-  launch->start({
-      [result] { return result->claim(); },
-      output_delivery<In, Out>(result, std::move(holder)),  // keeps the holder only to reuse its buffer
-      [result](std::exception_ptr error) { result->fulfil_exception(std::move(error)); },
-  });
+  try {
+    auto fd = std::make_shared<InputFd>(input.fd);  // the caller may close its fd once run() returns
+    Executor::instance().submit([fn = job.function(), fd, max = input.max_bytes, result, stop] {
+      if (result->is_done()) return;
+      try {
+        auto bytes = fd->read_all(max, stop);
+        if (result->is_done()) return;
+        auto buffer = [&bytes] {
+          if constexpr (std::is_same_v<owned_t<In>, std::string>) {
+            return std::move(bytes);
+          } else {
+            return owned_t<In>(bytes.begin(), bytes.end());
+          }
+        }();
+        JobContext context(stop);
+        if constexpr (is_view_v<In>) {
+          result->set_value(to_owned((*fn)(In(buffer), context)));  // a view output may view the input
+        } else {
+          result->set_value(to_owned((*fn)(buffer, context)));
+        }
+      } catch (...) {
+        result->set_exception(std::current_exception());
+      }
+    });
+  } catch (...) {
+    result->set_exception(std::current_exception());
+  }
   return future;
+}
+
+/// CancellableIsolate::run with a FileInput: resolves the backend; the worker reads the file.
+template <class In, class Out>
+std::future<typename Job<In, Out>::Result> start_file_run(const Job<In, Out>& job, FileInput input,
+                                                          const CancellationToken& token, RunOptions options) {
+  using Result = owned_t<Out>;
+  const bool on_thread = runs_on_threads(options.backend);  // may throw
+  if (auto e = undispatched_worker_error()) return failed_future<Result>(e);
+  if (on_thread) return run_file_on_thread(job, input, token);
+  if (auto e = token.exception()) return failed_future<Result>(e);
+  std::shared_ptr<ProcessLaunch> launch;
+  try {
+    launch = ProcessLaunch::create({.job = job.name(), .input_tag = Codec<In>::tag, .input_file = input},
+                                   std::move(options));
+  } catch (...) {
+    return failed_future<Result>(std::current_exception());
+  }
+  return start_launch<In, Out>(std::move(launch), nullptr, token);
 }
 
 /// CancellableIsolate::run: resolves the backend, holds the input, runs.

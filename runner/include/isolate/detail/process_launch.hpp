@@ -12,24 +12,27 @@
 
 #include <isolate/detail/byte_writer.hpp>
 #include <isolate/export.hpp>
+#include <isolate/file_input.hpp>
 #include <isolate/run_options.hpp>
 
 #include <cstddef>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
 namespace isolate::detail {
 
 /// What a run asks of its worker: the job's name, its input codec's tag, and how to write the
-/// input payload (Codec<In>::encode) into the request.
+/// input payload (Codec<In>::encode) into the request, or the file the worker reads it from.
 struct JobRequest {
   std::string_view job;
   std::string_view input_tag;
   std::size_t size_hint = 0;  // bytes the input will take, about
-  std::function<void(ByteWriter&)> write_input;
+  std::function<void(ByteWriter&)> write_input{};
+  std::optional<FileInput> input_file{};  // set: the worker reads this instead (write_input unused)
 };
 
 class ISOLATE_EXPORT ProcessLaunch {
@@ -44,8 +47,9 @@ class ISOLATE_EXPORT ProcessLaunch {
     std::function<void(std::exception_ptr)> fail;                             // complete with an error
   };
 
-  /// Writes `request` into a new channel now. Throws what writing throws (IsolateError: no fd or
-  /// memory for the channel; the encoder's exceptions).
+  /// Writes `request` into a new channel now (and duplicates its input file's fd). Throws what
+  /// writing throws (IsolateError: no fd or memory for the channel; the encoder's exceptions;
+  /// InputError: the input file's fd cannot be duplicated).
   static std::shared_ptr<ProcessLaunch> create(const JobRequest& request, RunOptions options);
 
   /// Starts the worker (asynchronously, on the supervisor thread). No effect after cancel().

@@ -1,0 +1,126 @@
+// input_file.cpp — InputFile: mapping a regular file, reading a stream into mremap-grown memory.
+#include "input_file.hpp"
+
+#include <isolate/errors.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "protocol/layout.hpp"
+
+namespace isolate::detail {
+namespace {
+
+std::size_t page_size() noexcept { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
+
+std::size_t round_up(std::size_t n, std::size_t page) noexcept { return (n + page - 1) / page * page; }
+
+[[noreturn]] void throw_read_error(const char* what) {
+  throw InputError(std::string("isolate: cannot read the input: ") + what + ": " + std::strerror(errno));
+}
+
+[[noreturn]] void throw_too_large(std::uint64_t max_bytes) {
+  throw InputError("isolate: the input is larger than its limit (" + std::to_string(max_bytes) + " bytes)");
+}
+
+/// Anonymous zeroed memory, or InputError.
+std::byte* map_anonymous(std::size_t bytes, int protection) {
+  void* p = ::mmap(nullptr, bytes, protection, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw_read_error("mmap");
+  return static_cast<std::byte*>(p);
+}
+
+/// The largest stream buffer worth asking for: max_bytes + 1 (to see it go past) + padding.
+std::size_t stream_capacity_limit(std::uint64_t max_bytes) {
+  constexpr std::uint64_t kAddressable = std::uint64_t{1} << 46;  // beyond any memory this runs on
+  return round_up(static_cast<std::size_t>(std::min(max_bytes, kAddressable)) + 1 + kInputPadding, page_size());
+}
+
+/// Waits until a non-blocking `fd` is readable (or has hung up).
+void wait_readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  while (::poll(&p, 1, -1) < 0) {
+    if (errno != EINTR) throw_read_error("poll");
+  }
+}
+
+}  // namespace
+
+InputFile InputFile::load(int fd, std::uint64_t max_bytes) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw_read_error("fstat");
+  if (S_ISDIR(st.st_mode)) throw InputError("isolate: cannot read the input: it is a directory");
+  if (!S_ISREG(st.st_mode)) return read_stream(fd, max_bytes);
+  const off_t offset = ::lseek(fd, 0, SEEK_CUR);
+  const auto start = static_cast<std::uint64_t>(std::max<off_t>(offset, 0));
+  const auto size = static_cast<std::uint64_t>(st.st_size) > start ? static_cast<std::uint64_t>(st.st_size) - start : 0;
+  if (size > max_bytes) throw_too_large(max_bytes);
+  return map_regular(fd, size, start);
+}
+
+InputFile InputFile::map_regular(int fd, std::uint64_t size, std::uint64_t offset) {
+  const std::size_t page = page_size();
+  const std::size_t skip = offset % page;
+  const std::size_t file_part = round_up(skip + size, page);
+  // One reservation for the file's pages and the zero padding after them: the bytes past the
+  // file's end in its last page read as zero, and so does the anonymous page (or more) after.
+  const std::size_t mapped = round_up(skip + size + kInputPadding, page);
+  std::byte* base = map_anonymous(mapped, PROT_READ);
+  InputFile input(base, mapped, skip, size);
+  if (size > 0 && ::mmap(base, file_part, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd,
+                         static_cast<off_t>(offset - skip)) == MAP_FAILED) {
+    throw_read_error("mmap");
+  }
+  return input;
+}
+
+InputFile InputFile::read_stream(int fd, std::uint64_t max_bytes) {
+  // A pipe's writer may write more at a time into a larger pipe (the unprivileged maximum).
+  (void)::fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+  const std::size_t limit = stream_capacity_limit(max_bytes);
+  std::size_t capacity = std::min(limit, std::size_t{64} << 20);
+  InputFile input(map_anonymous(capacity, PROT_READ | PROT_WRITE), capacity, 0, 0);
+  // Huge pages: 512 times fewer page faults for the bytes read, and fewer TLB misses for the parse.
+  (void)::madvise(input.base_, capacity, MADV_HUGEPAGE);
+  for (;;) {
+    if (input.size_ + kInputPadding == capacity) {  // full: grow, moving pages, never copying bytes
+      const std::size_t grown = std::min(limit, capacity * 2);
+      void* moved = ::mremap(input.base_, capacity, grown, MREMAP_MAYMOVE);
+      if (moved == MAP_FAILED) throw_read_error("mremap");
+      input.base_ = static_cast<std::byte*>(moved);
+      input.mapped_ = capacity = grown;
+      (void)::madvise(input.base_, capacity, MADV_HUGEPAGE);
+    }
+    const ssize_t n = ::read(fd, input.base_ + input.size_, capacity - kInputPadding - input.size_);
+    if (n == 0) return input;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) throw_read_error("read");
+      wait_readable(fd);  // a non-blocking fd
+      continue;
+    }
+    input.size_ += static_cast<std::size_t>(n);
+    if (input.size_ > max_bytes) throw_too_large(max_bytes);
+  }
+}
+
+InputFile::InputFile(InputFile&& other) noexcept
+    : base_(std::exchange(other.base_, nullptr)),
+      mapped_(std::exchange(other.mapped_, 0)),
+      skip_(other.skip_),
+      size_(other.size_) {}
+
+InputFile::~InputFile() {
+  if (base_ != nullptr) ::munmap(base_, mapped_);
+}
+
+}  // namespace isolate::detail

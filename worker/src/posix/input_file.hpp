@@ -1,0 +1,41 @@
+// input_file.hpp — a FileInput's bytes as the worker holds them: a regular file mapped, any other
+// file read to its end (internal).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace isolate::detail {
+
+/// The bytes of an input file, followed by at least kInputPadding readable zero bytes; unmapped
+/// when destroyed. Move-only. Thread safety: read from any thread; not shared while moved.
+class InputFile {
+ public:
+  /// Reads `fd` from its offset to its end: a regular file is mapped (private, read-only,
+  /// populated), anything else read with large reads into memory grown by mremap (no copy).
+  /// Throws InputError: a read error, or more than `max_bytes` bytes.
+  [[nodiscard]] static InputFile load(int fd, std::uint64_t max_bytes);
+
+  [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return {base_ + skip_, size_}; }
+  /// Readable zero bytes after bytes().
+  [[nodiscard]] std::size_t padding() const noexcept { return mapped_ - skip_ - size_; }
+
+  InputFile(InputFile&& other) noexcept;
+  InputFile& operator=(InputFile&&) = delete;
+  InputFile(const InputFile&) = delete;
+  ~InputFile();
+
+ private:
+  InputFile(std::byte* base, std::size_t mapped, std::size_t skip, std::size_t size) noexcept
+      : base_(base), mapped_(mapped), skip_(skip), size_(size) {}
+  static InputFile map_regular(int fd, std::uint64_t size_from_offset, std::uint64_t offset);
+  static InputFile read_stream(int fd, std::uint64_t max_bytes);
+
+  std::byte* base_ = nullptr;
+  std::size_t mapped_ = 0;  // bytes mapped at base_
+  std::size_t skip_ = 0;    // bytes before the input (the offset within its first page)
+  std::size_t size_ = 0;
+};
+
+}  // namespace isolate::detail
