@@ -82,7 +82,9 @@ class FileInputOn : public ::testing::TestWithParam<Backend> {
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, FileInputOn, ::testing::Values(Backend::process, Backend::thread),
-                         [](const auto& param_info) { return param_info.param == Backend::process ? "process" : "thread"; });
+                         [](const auto& param_info) {
+                           return param_info.param == Backend::process ? "process" : "thread";
+                         });
 
 TEST_P(FileInputOn, AViewJobReadsAWholeRegularFile) {
   write_file(dir_ / "in", "hello, world");
@@ -123,7 +125,8 @@ TEST_P(FileInputOn, APipeIsReadToItsEnd) {
   std::thread writer([&] {
     std::size_t done = 0;
     while (done < bytes.size()) {
-      const auto n = ::write(pipe.write_end.get(), bytes.data() + done, std::min<std::size_t>(bytes.size() - done, 100000));
+      const auto n =
+          ::write(pipe.write_end.get(), bytes.data() + done, std::min<std::size_t>(bytes.size() - done, 100000));
       if (n <= 0) break;
       done += static_cast<std::size_t>(n);
     }
