@@ -178,15 +178,31 @@ inline ProgramRun run_program_in_group(const std::vector<std::string>& argv,
   return run;
 }
 
-/// The open fds of process `pid` and what they refer to (readlink of /proc/<pid>/fd/N).
+/// The open fds of process `pid` and what they refer to (readlink of /proc/<pid>/fd/N), except the
+/// one this function reads the directory through (when `pid` is this process).
 inline std::map<int, std::string> open_fds(pid_t pid) {
   std::map<int, std::string> fds;
   std::error_code error;
   const std::filesystem::path dir = "/proc/" + std::to_string(pid) + "/fd";
+  const std::string reading_it = "/proc/" + std::to_string(pid) + "/fd";
   for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    fds[std::stoi(entry.path().filename().string())] = std::filesystem::read_symlink(entry.path(), error).string();
+    auto target = std::filesystem::read_symlink(entry.path(), error).string();
+    if (pid == ::getpid() && target == reading_it) continue;
+    fds[std::stoi(entry.path().filename().string())] = std::move(target);
   }
   return fds;
+}
+
+/// The open fds of this process that `before` (an earlier open_fds) did not have: none once
+/// everything opened since then is closed again. (An fd that `before` caught while it was being
+/// closed, and that is gone now, is not a new one.)
+inline std::map<int, std::string> fds_opened_since(const std::map<int, std::string>& before) {
+  std::map<int, std::string> added;
+  for (auto& [fd, target] : open_fds(::getpid())) {
+    const auto it = before.find(fd);
+    if (it == before.end() || it->second != target) added.emplace(fd, std::move(target));
+  }
+  return added;
 }
 
 }  // namespace isolate::test

@@ -4,8 +4,10 @@
 
 #include <sys/types.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 
@@ -20,6 +22,22 @@ inline std::set<pid_t> child_pids() {
     while (in >> pid) children.insert(pid);
   }
   return children;
+}
+
+/// This process's pid as the host's /proc numbers it. A worker serves as pid 2 of a PID namespace
+/// of its own, where getpid() says 2; the jobs of the tests report this number instead.
+inline pid_t host_pid() { return static_cast<pid_t>(std::stol(std::filesystem::read_symlink("/proc/self").string())); }
+
+/// The parent of process `pid` (host numbering) from /proc/<pid>/stat, or -1 if it is gone.
+inline pid_t parent_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto after_name = stat.rfind(')');  // the name in parentheses may hold anything
+  if (after_name == std::string::npos) return -1;
+  char state = 0;
+  long parent = -1;
+  if (std::sscanf(stat.c_str() + after_name + 1, " %c %ld", &state, &parent) != 2) return -1;
+  return static_cast<pid_t>(parent);
 }
 
 /// The names in /dev/shm.

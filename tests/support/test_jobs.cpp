@@ -2,6 +2,7 @@
 #include "test_jobs.hpp"
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,6 +21,7 @@
 #include <thread>
 
 #include "process_helpers.hpp"
+#include "process_table.hpp"
 #ifdef ISOLATE_TEST_PROCESS_BACKEND
 #include "protocol/layout.hpp"  // the jobs that play a broken worker write its channel's header
 #endif
@@ -39,7 +41,7 @@ ExceptionType<QuotaExceeded> quota_exceeded_type("isolate::test::QuotaExceeded")
 void write_pid(const std::string& file) {
   if (file.empty()) return;
   const auto tmp = file + ".tmp";
-  std::ofstream(tmp) << ::getpid();
+  std::ofstream(tmp) << host_pid();
   std::filesystem::rename(tmp, file);
 }
 }  // namespace
@@ -61,13 +63,52 @@ Job<std::string, std::string> spin("test.spin", [](const std::string& pid_file) 
   for (;;) n.fetch_add(1, std::memory_order_relaxed);
 });
 
+namespace {
+/// A child of the job that writes its pid to `dir`/<tag> and waits to be killed.
+[[noreturn]] void linger(const std::string& dir, const std::string& tag) {
+  write_pid(dir + "/" + tag);
+  for (;;) ::pause();
+}
+}  // namespace
+
+Job<nlohmann::json, std::string> start_processes("test.start-processes", [](const nlohmann::json& in) -> std::string {
+  const auto dir = in.at("dir").get<std::string>();
+  if (::fork() == 0) linger(dir, "plain");
+  if (::fork() == 0) {
+    ::setsid();
+    linger(dir, "session");
+  }
+  if (const pid_t middle = ::fork(); middle == 0) {  // a daemon: its parent exits at once
+    ::setsid();
+    if (::fork() == 0) linger(dir, "daemon");
+    ::_exit(0);
+  } else {
+    ::waitpid(middle, nullptr, 0);
+  }
+  if (::fork() == 0) {
+    write_pid(dir + "/exec");  // the pid stays the same across execl
+    ::execl("/bin/sleep", "sleep", "1000", nullptr);
+    ::_exit(127);
+  }
+  const auto then = in.at("then").get<std::string>();
+  for (const char* tag : {"plain", "session", "daemon", "exec"}) {
+    while (!std::filesystem::exists(dir + "/" + tag)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (then == "crash") ::raise(SIGSEGV);
+  if (then == "spin") {
+    write_pid(dir + "/job");
+    for (;;) ::pause();
+  }
+  return "started";
+});
+
 Job<std::string, int> rendezvous("test.rendezvous", [](const std::string& directory) {
   // Arrive (a file named after this process), then wait until a second job has arrived too.
-  std::ofstream(std::filesystem::path(directory) / std::to_string(::getpid())) << "here";
+  std::ofstream(std::filesystem::path(directory) / std::to_string(host_pid())) << "here";
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (;;) {
     const auto arrived = std::distance(std::filesystem::directory_iterator(directory), {});
-    if (arrived >= 2) return static_cast<int>(::getpid());
+    if (arrived >= 2) return static_cast<int>(host_pid());
     if (std::chrono::steady_clock::now() > give_up) throw std::runtime_error("the other job never arrived");
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -124,8 +165,11 @@ Job<std::string, nlohmann::json> process_report("test.process-report", [](const 
     std::error_code ec;
     stdio.push_back(std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd), ec).string());
   }
-  return nlohmann::json{{"pid", ::getpid()},
-                        {"ppid", ::getppid()},
+  const pid_t pid = host_pid();
+  return nlohmann::json{{"pid", pid},
+                        {"ppid", parent_of(pid)},
+                        {"ancestors", nlohmann::json::array({parent_of(pid), parent_of(parent_of(pid)),
+                                                             parent_of(parent_of(parent_of(pid)))})},
                         {"fds", fds},
                         {"stdio", stdio},
                         {"sig_blocked", proc_status_field("/proc/self/status", "SigBlk")},

@@ -42,11 +42,15 @@ struct DerivedInvalidArgument : std::invalid_argument {
 extern Job<std::string, std::string> echo;
 extern Job<std::vector<std::uint8_t>, std::vector<std::uint8_t>> echo_bytes;
 extern Job<nlohmann::json, nlohmann::json> echo_json;
-extern Job<Point, Point> mirror_point;                              // returns {y, x, label + "!"}
-extern Job<std::string, std::string> spin;                          // input: a file to write the pid to ("" none)
-extern Job<std::string, int> rendezvous;                            // in a directory: waits for a 2nd job; its pid
-extern Job<int, int> sleep_ms;                                      // sleeps N ms, returns N
-extern Job<std::string, std::string> crash;                         // SIGSEGV
+extern Job<Point, Point> mirror_point;       // returns {y, x, label + "!"}
+extern Job<std::string, std::string> spin;   // input: a file to write the pid to ("" none)
+extern Job<std::string, int> rendezvous;     // in a directory: waits for a 2nd job; its pid
+extern Job<int, int> sleep_ms;               // sleeps N ms, returns N
+extern Job<std::string, std::string> crash;  // SIGSEGV
+/// Starts processes that try to outlive it: a plain child, one in a session of its own (setsid),
+/// a double-forked daemon and an exec'ed /bin/sleep. Each writes its host pid to a file in
+/// input["dir"]; then the job does input["then"]: "return" (returns "started"), "spin" or "crash".
+extern Job<nlohmann::json, std::string> start_processes;
 extern Job<std::string, std::string> abort_job;                     // std::abort
 extern Job<int, int> exit_with;                                     // _exit(N) without a result
 extern Job<std::string, std::string> throw_named;                   // throws the type named by the input

@@ -225,6 +225,18 @@ std::optional<int> run_test_program_if_requested(int argc, char** argv) {
   if (role == "--test-program=fork-after-use") return fork_after_use();
   if (role == "--test-program=busy-parent") busy_parent();
   if (role == "--test-program=hostile-host" && argc >= 3) return hostile_host(argv[2]);
+  if (role == "--test-program=process-starter" && argc >= 4) {
+    // A parent whose job starts processes of its own and spins, on a one-shot run or a pool; the
+    // test SIGKILLs it.
+    const nlohmann::json input{{"dir", argv[2]}, {"then", "spin"}};
+    if (std::string_view(argv[3]) == "pool") {
+      IsolatePool pool({.workers = 1, .backend = Backend::process});
+      pool.run(start_processes, input).wait();
+    } else {
+      CancellableIsolate::run(start_processes, input, {}, {.backend = Backend::process}).wait();
+    }
+    return 1;
+  }
   if (role == "--test-program=parent" && argc >= 3) {
     // A parent that starts a spinning worker and waits forever; the test SIGKILLs it.
     auto f = CancellableIsolate::run(spin, std::string(argv[2]));

@@ -27,9 +27,10 @@ inline constexpr std::uint32_t kWireVersion = 4;
 
 /// Exit statuses of a worker that could not serve (a served job always exits 0, whatever the
 /// job did: its result or error is in the segment).
-inline constexpr int kWorkerExitUsage = 64;       // malformed worker argument
-inline constexpr int kWorkerExitBadSegment = 65;  // segment unreadable or not in `requested` state
-inline constexpr int kWorkerExitOrphaned = 66;    // the parent died before the worker started
+inline constexpr int kWorkerExitUsage = 64;          // malformed worker argument
+inline constexpr int kWorkerExitBadSegment = 65;     // segment unreadable or not in `requested` state
+inline constexpr int kWorkerExitOrphaned = 66;       // the parent died before the worker started
+inline constexpr int kWorkerExitNoProcessTree = 67;  // its PID namespace could not be set up
 
 struct WorkerArgument {
   bool valid = false;

@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "per_process.hpp"
+#include "posix/child_children.hpp"
 #include "posix/fd.hpp"
 #include "posix/start_process.hpp"
 #include "signal_text.hpp"
@@ -255,6 +256,13 @@ bool ChildProcess::kill() noexcept {
   const std::lock_guard lock(state_->mutex);
   if (state_->status) {
     return false;
+  }
+  // A worker's relay ends by itself once its namespace is empty: killing its children (the
+  // namespace's init and the serving worker) and not the relay makes reaping it mean that the
+  // whole tree is gone. Any other child dies with its direct children. Only with pidfds: without
+  // them a listed pid could be reused before it is signalled.
+  if (state_->pidfd >= 0 && kill_children_of(state_->pid) > 0 && made_pid_namespace(state_->pid)) {
+    return true;
   }
   if (state_->pidfd >= 0) {
     const int error = pidfd_kill(state_->pidfd);

@@ -21,6 +21,7 @@
 
 #include "input_file.hpp"
 #include "posix/futex.hpp"
+#include "process_tree.hpp"
 #include "protocol/channel.hpp"
 #include "protocol/pool_control.hpp"
 #include "protocol/worker_argument.hpp"
@@ -98,7 +99,8 @@ int serve_pool(Channel& channel, PoolSlot& slot) {
       next = slot.wait_request(seen, std::chrono::nanoseconds(0), std::chrono::nanoseconds(-1));
     }
     seen = next;
-    serve(channel);  // may grow (and so remap) the channel for a large response
+    serve(channel);       // may grow (and so remap) the channel for a large response
+    end_job_processes();  // before the answer: once a future is ready, no process of its job remains
     slot.answer(seen);
   }
 }
@@ -118,6 +120,7 @@ std::optional<int> serve_if_worker(const char* argument) {
   // signal fires only when the parent process dies; if it died before prctl, getppid() says so.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != request->parent_pid) return kWorkerExitOrphaned;
+  (void)make_process_tree();  // from here on, in the serving process only
   keep_freed_heap();
   try {
     auto channel = Channel::adopt(request->fd);
