@@ -58,6 +58,30 @@ pid_t wait_for_starting_worker() {
   return found;
 }
 
+TEST_F(ProcessPool, AWorkerIsReplacedAfterMaxJobsPerWorkerAndQueuedJobsAllComplete) {
+  auto opts = options(1);
+  opts.max_jobs_per_worker = 2;
+  IsolatePool pool(opts);
+  std::vector<std::future<nlohmann::json>> queued;
+  for (int i = 0; i < 5; ++i) queued.push_back(pool.run(process_report, std::string()));
+  std::vector<pid_t> pids;
+  for (auto& f : queued) pids.push_back(f.get().at("pid").get<pid_t>());
+  EXPECT_EQ(pids[0], pids[1]);
+  EXPECT_EQ(pids[2], pids[3]);
+  EXPECT_EQ(std::set<pid_t>(pids.begin(), pids.end()).size(), 3u) << ::testing::PrintToString(pids);
+}
+
+// CPython's gh-115634: with max_tasks_per_child, a pool deadlocked when workers were replaced
+// while jobs were queued. One job per worker, many queued, on two workers: every job completes.
+TEST_F(ProcessPool, OneJobPerWorkerWithManyQueuedCompletesEveryJob) {
+  auto opts = options(2);
+  opts.max_jobs_per_worker = 1;
+  IsolatePool pool(opts);
+  std::vector<std::future<std::string>> queued;
+  for (int i = 0; i < 24; ++i) queued.push_back(pool.run(echo, std::to_string(i)));
+  for (int i = 0; i < 24; ++i) EXPECT_EQ(queued[static_cast<std::size_t>(i)].get(), std::to_string(i));
+}
+
 TEST_F(ProcessPool, ASequentialCallerKeepsGettingTheSameWarmWorker) {
   // The slot is freed before the future is ready: the next run finds it idle, and a pool takes
   // its lowest idle worker, so a steady caller's heap stays warm in one worker.

@@ -43,6 +43,10 @@ struct PoolOptions {
   std::chrono::nanoseconds start_timeout = std::chrono::seconds(10);
   /// The workers' stdout and stderr (their stdin is /dev/null).
   WorkerOutput worker_output = WorkerOutput::inherit;
+  /// 0: no limit. Otherwise a worker process is replaced by a fresh one after it has answered
+  /// that many jobs (a job that leaks, or a parser that keeps memory, starts over clean). Queued
+  /// jobs wait for the new worker; nothing fails. No effect on the thread backend.
+  std::size_t max_jobs_per_worker = 0;
 };
 
 }  // namespace isolate

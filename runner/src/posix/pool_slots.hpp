@@ -37,6 +37,7 @@ struct PoolWorker {
   std::shared_ptr<ChildProcess> child;
   Channel channel;
   std::uint32_t sent = 0;          // sequence number of the last request (dispatching thread)
+  std::size_t answered_jobs = 0;   // guarded by the pool mutex
   bool start_timed_out = false;    // guarded by the pool mutex
   bool killed_for_cancel = false;  // guarded by the pool mutex: its exit says nothing of its start
   TimerService::Handle start_timer;

@@ -246,12 +246,22 @@ class ProcessPoolCore final : public PoolCore, public PoolSlots {
 
   /// Marks slot i idle, or gives it the next queued job, which it returns: dispatch() must follow
   /// (mutex not held).
+  /// A worker that has answered max_jobs_per_worker jobs is not freed but replaced: killed now,
+  /// its successor (started when the supervisor sees it exit) takes the queued jobs.
   std::shared_ptr<PoolTask> free_slot(std::size_t i, const std::shared_ptr<PoolWorker>& worker) {
-    std::lock_guard lock(mutex_);
-    if (slots_[i].worker != worker || slots_[i].state == SlotState::dead) return nullptr;
-    slots_[i].task = nullptr;
-    slots_[i].state = SlotState::idle;
-    return take_queued(i);
+    {
+      std::lock_guard lock(mutex_);
+      if (slots_[i].worker != worker || slots_[i].state == SlotState::dead) return nullptr;
+      slots_[i].task = nullptr;
+      const auto limit = options_.max_jobs_per_worker;
+      if (limit == 0 || worker->answered_jobs < limit) {
+        slots_[i].state = SlotState::idle;
+        return take_queued(i);
+      }
+      slots_[i].state = SlotState::dead;
+    }
+    worker->child->kill();
+    return nullptr;
   }
 
   /// Waits on the doorbell and completes answered jobs. It spins (ISOLATE_SPIN_US) only while a
@@ -288,6 +298,7 @@ class ProcessPoolCore final : public PoolCore, public PoolSlots {
         auto& slot = slots_[i];
         if (slot.state == SlotState::busy && slot.worker->answered()) {
           slot.state = SlotState::settling;  // keeps the channel ours until the response is read
+          ++slot.worker->answered_jobs;
           answered.push_back({i, slot.worker, std::move(slot.task)});
         }
       }

@@ -19,8 +19,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <ctime>
+#include <new>
 #include <string>
 
 #include "protocol/worker_argument.hpp"
