@@ -55,4 +55,28 @@ std::optional<int> WorkerCrashed::signal() const noexcept { return signal_; }
 
 std::optional<int> WorkerCrashed::exit_code() const noexcept { return exit_code_; }
 
+namespace {
+std::string describe_limit(ResourceLimitExceeded::Resource resource, std::uint64_t limit) {
+  switch (resource) {
+    case ResourceLimitExceeded::Resource::memory:
+      return "the job went over its memory limit (" + std::to_string(limit) + " bytes)";
+    case ResourceLimitExceeded::Resource::cpu_time:
+      return "the job went over its CPU time limit (" + std::to_string(limit) + " ms)";
+    case ResourceLimitExceeded::Resource::output:
+      return "the job's output went over its limit (" + std::to_string(limit) + " bytes)";
+  }
+  return "the job went over a limit (" + std::to_string(limit) + ")";
+}
+}  // namespace
+
+ResourceLimitExceeded::ResourceLimitExceeded(Resource resource, std::uint64_t limit)
+    : IsolateError(describe_limit(resource, limit)), resource_(resource), limit_(limit) {}
+ResourceLimitExceeded::Resource ResourceLimitExceeded::resource() const noexcept { return resource_; }
+std::uint64_t ResourceLimitExceeded::limit() const noexcept { return limit_; }
+
+SandboxViolation::SandboxViolation(std::string syscall)
+    : IsolateError("the sandbox killed the worker: the job called " + syscall),
+      syscall_(std::make_shared<const std::string>(std::move(syscall))) {}
+const std::string& SandboxViolation::syscall() const noexcept { return *syscall_; }
+
 }  // namespace isolate

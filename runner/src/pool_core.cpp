@@ -26,7 +26,7 @@ bool runs_on_threads(Backend backend) {
 std::shared_ptr<PoolCore> make_pool_core(const PoolOptions& options) {
   const std::size_t workers =
       options.workers != 0 ? options.workers : std::max(1u, std::thread::hardware_concurrency());
-  if (runs_on_threads(options.backend)) return make_thread_pool_core(workers);
+  if (runs_on_threads(options.backend, options.limits, options.sandbox)) return make_thread_pool_core(workers);
   return make_process_pool_core(workers, options);
 }
 

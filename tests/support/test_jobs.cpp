@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -148,6 +149,32 @@ Job<std::int64_t, std::int64_t> alloc_mib("test.alloc-mib", [](const std::int64_
   std::vector<char> block(static_cast<std::size_t>(mib) << 20);
   for (std::size_t i = 0; i < block.size(); i += 4096) block[i] = 1;
   return mib;
+});
+
+Job<std::int64_t, std::string> alloc_mib_caught("test.alloc-mib-caught", [](const std::int64_t& mib) -> std::string {
+  try {
+    std::vector<char> block(static_cast<std::size_t>(mib) << 20);
+    for (std::size_t i = 0; i < block.size(); i += 4096) block[i] = 1;
+    return "allocated";
+  } catch (const std::bad_alloc&) {
+    return "caught";
+  }
+});
+
+Job<std::int64_t, std::int64_t> burn_cpu_ms("test.burn-cpu-ms", [](const std::int64_t& ms) {
+  const auto used = [] {
+    timespec now{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return std::int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1'000'000;
+  };
+  const auto until = used() + ms;
+  std::atomic<std::uint64_t> n{0};
+  while (used() < until) n.fetch_add(1, std::memory_order_relaxed);
+  return ms;
+});
+
+Job<std::int64_t, std::string> output_of("test.output-of", [](const std::int64_t& n) {
+  return std::string(static_cast<std::size_t>(n), 'x');
 });
 
 Job<std::string, nlohmann::json> process_report("test.process-report", [](const std::string&) {

@@ -55,6 +55,9 @@ extern Job<std::string, std::string> abort_job;                     // std::abor
 extern Job<int, int> exit_with;                                     // _exit(N) without a result
 extern Job<std::string, std::string> throw_named;                   // throws the type named by the input
 extern Job<std::int64_t, std::int64_t> alloc_mib;                   // allocates and touches N MiB
+extern Job<std::int64_t, std::string> alloc_mib_caught;             // as alloc_mib, but catches bad_alloc: "caught"
+extern Job<std::int64_t, std::int64_t> burn_cpu_ms;                 // spins until it used N ms more CPU time
+extern Job<std::int64_t, std::string> output_of;                    // returns N bytes
 extern Job<std::string, nlohmann::json> process_report;             // pid, ppid, open fds, stdio, SigBlk, SigIgn
 extern Job<std::string, std::string> env_value;                     // getenv(input), "" if unset
 extern Job<std::string_view, std::string> view_padding;             // the input_padding() bytes after its input

@@ -379,15 +379,29 @@ TEST(WorkerArgument, PoolWorkerArgumentCarriesTheControlSegmentAndSlot) {
   EXPECT_EQ(parse_worker_argument(make_worker_argument(3, 77))->control_fd, -1);
 }
 
+TEST(WorkerArgument, LimitsTravelWithOneShotAndPoolArguments) {
+  const WorkerLimits limits{.memory_bytes = 64u << 20, .cpu_ms = 1500};
+  for (const auto& arg : {make_worker_argument(3, 77, -1, 0, limits), make_worker_argument(3, 77, 4, 9, limits)}) {
+    const auto parsed = parse_worker_argument(arg);
+    ASSERT_TRUE(parsed.has_value()) << arg;
+    EXPECT_TRUE(parsed->valid) << arg;
+    EXPECT_EQ(parsed->limits, limits) << arg;
+  }
+  EXPECT_EQ(parse_worker_argument(make_worker_argument(3, 77))->limits, WorkerLimits{});
+}
+
 TEST(WorkerArgument, OtherArgumentsAreNotWorkerArguments) {
   EXPECT_FALSE(parse_worker_argument("--gtest_filter=*").has_value());
   EXPECT_FALSE(parse_worker_argument("").has_value());
 }
 
 TEST(WorkerArgument, MalformedWorkerArgumentIsInvalid) {
-  for (const char* bad : {"--isolate-worker=", "--isolate-worker=1:3", "--isolate-worker=1:x:5",
-                          "--isolate-worker=1:3:5:6", "--isolate-worker=1:3:5:6:7:8", "--isolate-worker=1:-3:5",
-                          "--isolate-worker=1:3:0", "--isolate-worker=1:3:5:", "--isolate-worker=1:3:5:-4:1"}) {
+  for (const char* bad :
+       {"--isolate-worker=", "--isolate-worker=1:3", "--isolate-worker=1:x:5", "--isolate-worker=1:3:5:6",
+        "--isolate-worker=1:3:5:6:7:8", "--isolate-worker=1:-3:5", "--isolate-worker=1:3:0",
+        "--isolate-worker=1:3:5:", "--isolate-worker=1:3:5:-4:1", "--isolate-worker=1:3:5;", "--isolate-worker=1:3:5;7",
+        "--isolate-worker=1:3:5;7:", "--isolate-worker=1:3:5;7:8:9", "--isolate-worker=1:3:5;x:8",
+        "--isolate-worker=1:3:5:;7:8"}) {
     const auto parsed = parse_worker_argument(bad);
     ASSERT_TRUE(parsed.has_value()) << bad;
     EXPECT_FALSE(parsed->valid) << bad;

@@ -68,7 +68,8 @@ void read_responses(std::uint64_t seed, int rounds) {
         [&](std::exception_ptr) { ++failed; },
     };
     try {
-      detail::complete_from_response(channel, completion, [] {});
+      detail::complete_from_response(
+          channel, completion, [] {}, Limits{});
     } catch (const IsolateError&) {
       ++refused;
     } catch (const nlohmann::json::exception&) {

@@ -9,6 +9,7 @@
 #include <isolate/export.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -90,6 +91,36 @@ class ISOLATE_EXPORT WorkerCrashed : public IsolateError {
  private:
   std::optional<int> signal_;
   std::optional<int> exit_code_;
+};
+
+/// The job went over one of its Limits (RunOptions::limits, PoolOptions::limits): it allocated
+/// more memory than memory_bytes, used more CPU time than cpu_time, or returned an output larger
+/// than output_bytes. Whether the job let std::bad_alloc escape or its worker was killed for it,
+/// the run ends with this error, never WorkerCrashed or std::bad_alloc.
+class ISOLATE_EXPORT ResourceLimitExceeded : public IsolateError {
+ public:
+  enum class Resource { memory, cpu_time, output };
+  /// `limit` in bytes, or milliseconds for cpu_time. what() names the resource and the limit.
+  ResourceLimitExceeded(Resource resource, std::uint64_t limit);
+  [[nodiscard]] Resource resource() const noexcept;
+  /// The limit that was exceeded: bytes, or milliseconds for cpu_time.
+  [[nodiscard]] std::uint64_t limit() const noexcept;
+
+ private:
+  Resource resource_;
+  std::uint64_t limit_;
+};
+
+/// The job tried something its Sandbox kills the worker for (starting a process, execve, ptrace,
+/// mount, a namespace, bpf, perf_event_open, a module, a credential change).
+class ISOLATE_EXPORT SandboxViolation : public IsolateError {
+ public:
+  /// `syscall`: the name of the call, e.g. "execve", "fork", "ptrace".
+  explicit SandboxViolation(std::string syscall);
+  [[nodiscard]] const std::string& syscall() const noexcept;
+
+ private:
+  std::shared_ptr<const std::string> syscall_;
 };
 
 }  // namespace isolate

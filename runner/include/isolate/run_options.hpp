@@ -1,6 +1,9 @@
 // run_options.hpp — where and how jobs run: Backend, RunOptions and PoolOptions.
 #pragma once
 
+#include <isolate/limits.hpp>
+#include <isolate/sandbox.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
@@ -31,6 +34,10 @@ struct RunOptions {
   std::chrono::nanoseconds start_timeout = std::chrono::seconds(10);
   /// The worker's stdout and stderr (its stdin is /dev/null).
   WorkerOutput worker_output = WorkerOutput::inherit;
+  /// What the job may use (see Limits); none by default.
+  Limits limits{};
+  /// What the worker may reach (see Sandbox); off by default.
+  Sandbox sandbox{};
 };
 
 /// Options of an IsolatePool.
@@ -43,6 +50,10 @@ struct PoolOptions {
   std::chrono::nanoseconds start_timeout = std::chrono::seconds(10);
   /// The workers' stdout and stderr (their stdin is /dev/null).
   WorkerOutput worker_output = WorkerOutput::inherit;
+  /// What each job may use (see Limits); none by default.
+  Limits limits{};
+  /// What the workers may reach (see Sandbox); off by default.
+  Sandbox sandbox{};
   /// 0: no limit. Otherwise a worker process is replaced by a fresh one after it has answered
   /// that many jobs (a job that leaks, or a parser that keeps memory, starts over clean). Queued
   /// jobs wait for the new worker; nothing fails. No effect on the thread backend.

@@ -77,8 +77,8 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
     std::shared_ptr<ChildProcess> started;
     std::exception_ptr error;
     try {
-      started = std::make_shared<ChildProcess>(
-          spawn_worker(options.worker_executable, channel.fd(), std::nullopt, options.worker_output, input_fd));
+      started = std::make_shared<ChildProcess>(spawn_worker(options.worker_executable, channel.fd(), std::nullopt,
+                                                            options.worker_output, options.limits, input_fd));
     } catch (...) {
       error = current_exception_as_isolate_error("cannot start a worker");
     }
@@ -173,11 +173,12 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
   void settle(Completion& c, const ExitStatus& status) {
     const auto state = channel.state();
     if (state == ChannelState::responded) {
-      complete_from_response(channel, c, [] {});
+      complete_from_response(
+          channel, c, [] {}, options.limits);
       return;
     }
     if (state == ChannelState::attached) {
-      c.fail(worker_ended_error(status));
+      c.fail(worker_ended_error(status, options.limits));
       return;
     }
     bool timed_out;

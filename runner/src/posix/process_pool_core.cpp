@@ -374,7 +374,7 @@ class ProcessPoolCore final : public PoolCore, public PoolSlots {
       if (worker.channel.state() != ChannelState::responded) {
         throw IsolateError("isolate: a pool worker answered without a response");
       }
-      complete_from_response(worker.channel, task->completion, decoded);
+      complete_from_response(worker.channel, task->completion, decoded, options_.limits);
       return true;
     } catch (...) {
       task->completion.fail(current_exception_as_isolate_error("cannot read a pool worker's response"));

@@ -5,6 +5,9 @@
 
 #include <unistd.h>
 
+#include <csignal>
+#include <cstdint>
+
 #include <string>
 #include <vector>
 
@@ -29,15 +32,17 @@ std::filesystem::path worker_executable(const std::filesystem::path& configured)
 }
 
 ChildProcess spawn_worker(const std::filesystem::path& executable, int channel_fd, std::optional<PoolSeat> seat,
-                          WorkerOutput output, int input_fd) {
+                          WorkerOutput output, const Limits& limits, int input_fd) {
   std::vector<int> fds{channel_fd};
+  const WorkerLimits worker_limits{.memory_bytes = limits.memory_bytes,
+                                   .cpu_ms = static_cast<std::uint64_t>(limits.cpu_time.count())};
   std::string argument;
   if (seat) {
     fds.push_back(seat->control_fd);
-    argument = make_worker_argument(3, ::getpid(), 4, seat->slot);
+    argument = make_worker_argument(3, ::getpid(), 4, seat->slot, worker_limits);
   } else {
     if (input_fd >= 0) fds.push_back(input_fd);  // kWorkerInputFd
-    argument = make_worker_argument(3, ::getpid());
+    argument = make_worker_argument(3, ::getpid(), -1, 0, worker_limits);
   }
   // stdin is always /dev/null: a job never reads, or waits for, the host's input.
   const auto stdio = output == WorkerOutput::discard ? Stdio::null : Stdio::null_input;
@@ -64,6 +69,18 @@ std::exception_ptr worker_ended_error(const ExitStatus& status) {
       "isolate: the worker ended without a response, and how it ended is unknown: something else in this "
       "process reaped it first (SIGCHLD set to SIG_IGN, or a waitpid(-1) loop) on a kernel that keeps no exit "
       "status for isolate (Linux < 6.15)"));
+}
+
+std::exception_ptr worker_ended_error(const ExitStatus& status, const Limits& limits) {
+  using Resource = ResourceLimitExceeded::Resource;
+  if (limits.memory_bytes != 0 && status.exit_code == kWorkerExitMemoryLimit) {
+    return std::make_exception_ptr(ResourceLimitExceeded(Resource::memory, limits.memory_bytes));
+  }
+  if (limits.cpu_time.count() > 0 && (status.exit_code == kWorkerExitCpuLimit || status.signal == SIGXCPU)) {
+    return std::make_exception_ptr(
+        ResourceLimitExceeded(Resource::cpu_time, static_cast<std::uint64_t>(limits.cpu_time.count())));
+  }
+  return worker_ended_error(status);
 }
 
 }  // namespace isolate::detail

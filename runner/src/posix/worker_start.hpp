@@ -30,7 +30,13 @@ inline constexpr int kWorkerInputFd = 4;
 /// stdout and stderr as `output` says. Throws IsolateError (naming the executable and the
 /// reason) when it cannot be started.
 [[nodiscard]] ChildProcess spawn_worker(const std::filesystem::path& executable, int channel_fd,
-                                        std::optional<PoolSeat> seat, WorkerOutput output, int input_fd = -1);
+                                        std::optional<PoolSeat> seat, WorkerOutput output, const Limits& limits,
+                                        int input_fd = -1);
+
+/// Why a worker that attached ended without a response, as `limits` explain it: an exit code or
+/// signal a limit causes (kWorkerExitMemoryLimit, kWorkerExitCpuLimit, SIGXCPU) is
+/// ResourceLimitExceeded of that limit when it is set; anything else as worker_ended_error.
+[[nodiscard]] std::exception_ptr worker_ended_error(const ExitStatus& status, const Limits& limits);
 
 /// Why a worker that never attached (never became ready) failed its job: it ended first
 /// (`status`), or it was killed after `start_timeout`. The message says what to check.

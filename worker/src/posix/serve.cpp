@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include <string>
 
 #include "input_file.hpp"
+#include "job_limits.hpp"
 #include "posix/futex.hpp"
 #include "process_tree.hpp"
 #include "protocol/channel.hpp"
@@ -86,7 +88,7 @@ constexpr auto kTrimWhenIdleFor = std::chrono::seconds(30);
 /// Serves requests until the parent kills it (or dies: PR_SET_PDEATHSIG). The parent publishes
 /// each request's sequence number in the slot's control block; the worker answers, stores the
 /// number in response_seq, and rings the pool's doorbell.
-int serve_pool(Channel& channel, PoolSlot& slot) {
+int serve_pool(Channel& channel, PoolSlot& slot, JobLimits& limits) {
   // Once idle for kTrimWhenIdleFor, the worker returns its kept heap (malloc_trim): a worker
   // that once parsed a huge document does not hold its pages for ever.
   const auto spin = spin_duration();
@@ -99,7 +101,9 @@ int serve_pool(Channel& channel, PoolSlot& slot) {
       next = slot.wait_request(seen, std::chrono::nanoseconds(0), std::chrono::nanoseconds(-1));
     }
     seen = next;
-    serve(channel);       // may grow (and so remap) the channel for a large response
+    limits.begin_job();
+    serve(channel);  // may grow (and so remap) the channel for a large response
+    limits.end_job();
     end_job_processes();  // before the answer: once a future is ready, no process of its job remains
     slot.answer(seen);
   }
@@ -122,13 +126,19 @@ std::optional<int> serve_if_worker(const char* argument) {
   if (::getppid() != request->parent_pid) return kWorkerExitOrphaned;
   (void)make_process_tree();  // from here on, in the serving process only
   keep_freed_heap();
+  JobLimits limits;
+  if (!limits.set_up(request->limits)) {
+    std::fprintf(stderr, "isolate worker: cannot set up its limits: %s\n", std::strerror(errno));
+    return kWorkerExitLimitsRefused;
+  }
   try {
     auto channel = Channel::adopt(request->fd);
     if (!channel.attach()) return kWorkerExitBadSegment;
     if (request->control_fd >= 0) {
       auto slot = PoolSlot::adopt(request->control_fd, request->slot);
-      return serve_pool(channel, slot);
+      return serve_pool(channel, slot, limits);
     }
+    limits.begin_job();
     serve(channel);
     return 0;
   } catch (const std::exception& e) {

@@ -180,7 +180,7 @@ template <class In, class Out>
 std::future<typename Job<In, Out>::Result> start_file_run(const Job<In, Out>& job, FileInput input,
                                                           const CancellationToken& token, RunOptions options) {
   using Result = owned_t<Out>;
-  const bool on_thread = runs_on_threads(options.backend);  // may throw
+  const bool on_thread = runs_on_threads(options.backend, options.limits, options.sandbox);  // may throw
   if (auto e = undispatched_worker_error()) return failed_future<Result>(e);
   if (on_thread) return run_file_on_thread(job, input, token);
   if (auto e = token.exception()) return failed_future<Result>(e);
@@ -198,7 +198,8 @@ std::future<typename Job<In, Out>::Result> start_file_run(const Job<In, Out>& jo
 template <class In, class Out, class Input>
 std::future<typename Job<In, Out>::Result> start_run(const Job<In, Out>& job, Input&& input,
                                                      const CancellationToken& token, RunOptions options) {
-  const bool on_thread = runs_on_threads(options.backend);  // may throw: nothing moved yet
+  // May throw: nothing moved yet.
+  const bool on_thread = runs_on_threads(options.backend, options.limits, options.sandbox);
   std::shared_ptr<InputHolder<In>> holder;
   try {
     holder = std::make_shared<InputHolder<In>>(std::forward<Input>(input));

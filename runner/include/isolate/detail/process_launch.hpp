@@ -75,4 +75,10 @@ ISOLATE_EXPORT bool process_backend_available() noexcept;
 /// where processes are not built. Throws IsolateError for Backend::process where they are not.
 ISOLATE_EXPORT bool runs_on_threads(Backend backend);
 
+/// runs_on_threads(backend), after checking `limits` and `sandbox`: std::invalid_argument for a
+/// value out of range (a negative CPU time, a memory limit too small for a worker, a readable
+/// path that does not exist); IsolateError when they cannot be enforced where the jobs would run
+/// (on threads, or a sandbox this kernel cannot enforce).
+ISOLATE_EXPORT bool runs_on_threads(Backend backend, const Limits& limits, const Sandbox& sandbox);
+
 }  // namespace isolate::detail

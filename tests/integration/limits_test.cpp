@@ -1,0 +1,171 @@
+// Integration tests of Limits: jobs that really allocate past memory_bytes, spin past cpu_time and
+// return more than output_bytes end with ResourceLimitExceeded of that resource and limit (never
+// WorkerCrashed or std::bad_alloc), on one-shot runs and pools; a pool goes on; a pool worker
+// gives each job its whole CPU budget; the shared input does not count against memory; options
+// out of range fail at run() or at the pool's construction. Real worker processes.
+#include <isolate/isolate.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "process_helpers.hpp"
+#include "test_jobs.hpp"
+
+namespace isolate::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Resource = ResourceLimitExceeded::Resource;
+
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+
+/// Where a test's jobs run: a one-shot run, or a pool of one worker made for the test.
+enum class Target { run, pool };
+
+class LimitsOn : public ::testing::TestWithParam<Target> {
+ protected:
+  void SetUp() override {
+    if (!detail::process_backend_available()) GTEST_SKIP() << "built without the process backend";
+  }
+
+  template <class In, class Out>
+  std::future<typename Job<In, Out>::Result> start(const Job<In, Out>& job, std::type_identity_t<In> input,
+                                                    const Limits& limits) {
+    if (GetParam() == Target::run) {
+      return CancellableIsolate::run(job, std::move(input), {}, {.backend = Backend::process, .limits = limits});
+    }
+    if (!pool_) pool_ = std::make_unique<IsolatePool>(PoolOptions{.workers = 1, .backend = Backend::process, .limits = limits});
+    return pool_->run(job, std::move(input));
+  }
+
+  /// The pool (if any) still serves after a job went over a limit.
+  void expect_pool_goes_on() {
+    if (pool_) {
+      EXPECT_EQ(pool_->run(echo, std::string("on")).get(), "on");
+    }
+  }
+
+  std::unique_ptr<IsolatePool> pool_;
+};
+
+template <class F>
+void expect_limit_exceeded(F&& get, Resource resource, std::uint64_t limit) {
+  try {
+    get();
+    FAIL() << "the job did not go over its limit";
+  } catch (const ResourceLimitExceeded& e) {
+    EXPECT_EQ(e.resource(), resource) << e.what();
+    EXPECT_EQ(e.limit(), limit) << e.what();
+  } catch (const std::exception& e) {
+    FAIL() << "expected ResourceLimitExceeded, got: " << e.what();
+  }
+}
+
+TEST_P(LimitsOn, AllocatingPastTheMemoryLimitIsResourceLimitExceeded) {
+  const Limits limits{.memory_bytes = 64 * kMiB};
+  auto future = start(alloc_mib, 256, limits);
+  expect_limit_exceeded([&] { (void)future.get(); }, Resource::memory, 64 * kMiB);
+  expect_pool_goes_on();
+}
+
+TEST_P(LimitsOn, AJobThatCatchesBadAllocStillEndsWithResourceLimitExceeded) {
+  const Limits limits{.memory_bytes = 64 * kMiB};
+  auto future = start(alloc_mib_caught, 256, limits);
+  expect_limit_exceeded([&] { (void)future.get(); }, Resource::memory, 64 * kMiB);
+  expect_pool_goes_on();
+}
+
+TEST_P(LimitsOn, ABadAllocTheJobThrowsItselfUnderAMemoryLimitIsResourceLimitExceeded) {
+  const Limits limits{.memory_bytes = 64 * kMiB};
+  auto future = start(throw_named, std::string("bad_alloc"), limits);
+  expect_limit_exceeded([&] { (void)future.get(); }, Resource::memory, 64 * kMiB);
+}
+
+TEST_P(LimitsOn, AllocatingUnderTheMemoryLimitWorks) {
+  EXPECT_EQ(start(alloc_mib, 16, {.memory_bytes = 64 * kMiB}).get(), 16);
+}
+
+TEST_P(LimitsOn, TheSharedInputDoesNotCountAgainstTheMemoryLimit) {
+  std::vector<std::uint8_t> input(96 * kMiB, 1);
+  const std::span<const std::uint8_t> view(input);
+  EXPECT_EQ(start(span_sum, view, {.memory_bytes = 64 * kMiB}).get(), 96 * kMiB);
+}
+
+TEST_P(LimitsOn, SpinningPastTheCpuTimeLimitIsResourceLimitExceeded) {
+  auto future = start(spin, std::string(), {.cpu_time = 200ms});
+  expect_limit_exceeded([&] { (void)future.get(); }, Resource::cpu_time, 200);
+  expect_pool_goes_on();
+}
+
+TEST_P(LimitsOn, AnOutputLargerThanTheLimitIsResourceLimitExceeded) {
+  auto future = start(output_of, 1 << 20, {.output_bytes = 1000});
+  expect_limit_exceeded([&] { (void)future.get(); }, Resource::output, 1000);
+  expect_pool_goes_on();
+}
+
+TEST_P(LimitsOn, AnOutputWithinTheLimitIsDelivered) {
+  EXPECT_EQ(start(output_of, 100, {.output_bytes = 1000}).get(), std::string(100, 'x'));
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, LimitsOn, ::testing::Values(Target::run, Target::pool),
+                         [](const ::testing::TestParamInfo<Target>& target) {
+                           return target.param == Target::run ? "run" : "pool";
+                         });
+
+class PoolLimits : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!detail::process_backend_available()) GTEST_SKIP() << "built without the process backend";
+  }
+};
+
+TEST_F(PoolLimits, EveryJobOfAWorkerGetsItsWholeCpuBudget) {
+  // 3 x 250 ms of CPU on one worker under a 400 ms budget per job: each fits, their sum does not.
+  IsolatePool pool({.workers = 1, .backend = Backend::process, .limits = {.cpu_time = 400ms}});
+  const auto worker = pool.run(process_report, std::string()).get().at("pid").get<pid_t>();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(pool.run(burn_cpu_ms, 250).get(), 250);
+  EXPECT_EQ(pool.run(process_report, std::string()).get().at("pid").get<pid_t>(), worker)
+      << "the worker was replaced: a job was charged with earlier jobs' CPU time";
+}
+
+TEST(LimitsBadInput, ANegativeCpuTimeIsInvalidArgumentAtRunAndAtThePool) {
+  const Limits limits{.cpu_time = -1ms};
+  EXPECT_THROW((void)CancellableIsolate::run(echo, std::string(), {}, {.limits = limits}), std::invalid_argument);
+  EXPECT_THROW(IsolatePool({.workers = 1, .limits = limits}), std::invalid_argument);
+}
+
+TEST(LimitsBadInput, AMemoryLimitTooSmallForAWorkerIsInvalidArgument) {
+  const Limits limits{.memory_bytes = 1 * kMiB};
+  EXPECT_THROW((void)CancellableIsolate::run(echo, std::string(), {}, {.limits = limits}), std::invalid_argument);
+  EXPECT_THROW(IsolatePool({.workers = 1, .limits = limits}), std::invalid_argument);
+}
+
+TEST(LimitsBadInput, LimitsOnTheThreadBackendAreAnIsolateErrorNeverASilentRun) {
+  const Limits limits{.memory_bytes = 64 * kMiB};
+  EXPECT_THROW((void)CancellableIsolate::run(echo, std::string(), {}, {.backend = Backend::thread, .limits = limits}),
+               IsolateError);
+  EXPECT_THROW(IsolatePool({.workers = 1, .backend = Backend::thread, .limits = limits}), IsolateError);
+}
+
+TEST(SandboxBadInput, AReadablePathThatDoesNotExistIsInvalidArgument) {
+  const Sandbox sandbox{.enabled = true, .readable = {"/no/such/path/for/isolate"}};
+  EXPECT_THROW((void)CancellableIsolate::run(echo, std::string(), {}, {.sandbox = sandbox}), std::invalid_argument);
+  EXPECT_THROW(IsolatePool({.workers = 1, .sandbox = sandbox}), std::invalid_argument);
+}
+
+TEST(SandboxBadInput, ASandboxThatCannotBeEnforcedIsAnIsolateErrorNeverASilentRun) {
+  if (Sandbox::available()) GTEST_SKIP() << "the sandbox is enforced here";
+  const Sandbox sandbox{.enabled = true};
+  EXPECT_THROW((void)CancellableIsolate::run(echo, std::string(), {}, {.sandbox = sandbox}), IsolateError);
+  EXPECT_THROW(IsolatePool({.workers = 1, .sandbox = sandbox}), IsolateError);
+}
+
+}  // namespace
+}  // namespace isolate::test
