@@ -28,8 +28,7 @@ void check_limits(const Limits& limits) {
   }
   if (limits.memory_bytes != 0 && limits.memory_bytes < kMinMemoryLimit) {
     throw std::invalid_argument("isolate: Limits::memory_bytes (" + std::to_string(limits.memory_bytes) +
-                                ") is below the " + std::to_string(kMinMemoryLimit) +
-                                " bytes a worker needs to start");
+                                ") is below the " + std::to_string(kMinMemoryLimit) + " bytes a worker needs to start");
   }
 }
 

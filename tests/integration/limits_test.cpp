@@ -37,11 +37,12 @@ class LimitsOn : public ::testing::TestWithParam<Target> {
 
   template <class In, class Out>
   std::future<typename Job<In, Out>::Result> start(const Job<In, Out>& job, std::type_identity_t<In> input,
-                                                    const Limits& limits) {
+                                                   const Limits& limits) {
     if (GetParam() == Target::run) {
       return CancellableIsolate::run(job, std::move(input), {}, {.backend = Backend::process, .limits = limits});
     }
-    if (!pool_) pool_ = std::make_unique<IsolatePool>(PoolOptions{.workers = 1, .backend = Backend::process, .limits = limits});
+    if (!pool_)
+      pool_ = std::make_unique<IsolatePool>(PoolOptions{.workers = 1, .backend = Backend::process, .limits = limits});
     return pool_->run(job, std::move(input));
   }
 
