@@ -53,6 +53,11 @@ isolate::Job<std::span<const std::uint8_t>, std::vector<std::uint8_t>> echo_view
     [](const std::span<const std::uint8_t>& bytes) { return std::vector<std::uint8_t>(bytes.begin(), bytes.end()); });
 isolate::Job<std::span<const std::uint8_t>, std::span<const std::uint8_t>> echo_in_place(
     "bench.echo-in-place", [](const std::span<const std::uint8_t>& in) { return in; });
+isolate::Job<std::int64_t, std::int64_t> alloc_mib("bench.alloc-mib", [](const std::int64_t& mib) {
+  std::vector<char> block(static_cast<std::size_t>(mib) << 20);
+  for (std::size_t i = 0; i < block.size(); i += 4096) block[i] = 1;
+  return mib;
+});
 isolate::Job<std::string, int> worker_pid("bench.pid", [](const std::string&) { return static_cast<int>(::getpid()); });
 /// Minor page faults of this process so far.
 std::uint64_t minor_faults() {
@@ -204,6 +209,16 @@ void BM_ColdRun(benchmark::State& state) {
   ways.add("run", [] {
     return seconds_of([] { return isolate::CancellableIsolate::run(noop, std::string("x"), {}, kProcess).get(); });
   });
+  // What the worker's own PID namespace (relay -> init -> worker: two forks) costs a cold run.
+  // The variable is read by the worker, which inherits it; runs are sequential here, so no spawn
+  // reads the environment while it changes.
+  ways.add("run_without_tree", [] {
+    ::setenv("ISOLATE_NO_PROCESS_TREE", "1", 1);
+    const double seconds =
+        seconds_of([] { return isolate::CancellableIsolate::run(noop, std::string("x"), {}, kProcess).get(); });
+    ::unsetenv("ISOLATE_NO_PROCESS_TREE");
+    return seconds;
+  });
   ways.run(state);
 }
 BENCHMARK(BM_ColdRun)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(300);
@@ -238,6 +253,48 @@ void BM_PoolRoundTripBesideLargeResponses(benchmark::State& state) {
   state.counters["p99_us"] = seconds.empty() ? 0 : seconds[seconds.size() * 99 / 100] * 1e6;  // sorted
 }
 BENCHMARK(BM_PoolRoundTripBesideLargeResponses)->Unit(benchmark::kMicrosecond)->MinTime(2.0)->UseRealTime();
+
+/// A pool of two whose jobs have limits (generous ones: they are never reached here).
+isolate::IsolatePool& limited_pool() {
+  static isolate::IsolatePool instance({.workers = 2,
+                                        .backend = isolate::Backend::process,
+                                        .limits = {.memory_bytes = std::size_t{1} << 30, .cpu_time = 10s}});
+  return instance;
+}
+
+// A round trip on a pool with limits beside one without: the limits are set once per worker,
+// and a job costs two timer_settime calls more (its CPU budget armed and disarmed).
+void BM_PoolRoundTripWithLimits(benchmark::State& state) {
+  (void)pool().run(noop, std::string("warm")).get();
+  (void)limited_pool().run(noop, std::string("warm")).get();
+  Interleaved ways;
+  ways.add("pool", [] { return seconds_of([] { return pool().run(noop, std::string("x")).get(); }); });
+  ways.add("pool_limits", [] { return seconds_of([] { return limited_pool().run(noop, std::string("x")).get(); }); });
+  ways.run(state);
+}
+BENCHMARK(BM_PoolRoundTripWithLimits)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(20000);
+
+// How long after a limit is crossed the job's future holds ResourceLimitExceeded: a job that
+// spins past a 50 ms CPU budget (the time over the budget), and one whose first allocation is
+// over a 64 MiB memory limit (the whole run: the crossing is at its start). Pool jobs: each
+// starts on a ready worker (the replacement of the one before is waited for, untimed).
+void BM_LimitReported(benchmark::State& state) {
+  static isolate::IsolatePool cpu_pool(
+      {.workers = 1, .backend = isolate::Backend::process, .limits = {.cpu_time = 50ms}});
+  static isolate::IsolatePool memory_pool(
+      {.workers = 1, .backend = isolate::Backend::process, .limits = {.memory_bytes = std::size_t{64} << 20}});
+  Interleaved ways;
+  ways.add("cpu_after_budget", [] {
+    (void)cpu_pool.run(noop, std::string("ready")).get();
+    return seconds_of([] { return cpu_pool.run(spin, std::string()).wait_for(10s); }) - 0.050;
+  });
+  ways.add("memory", [] {
+    (void)memory_pool.run(noop, std::string("ready")).get();
+    return seconds_of([] { return memory_pool.run(alloc_mib, std::int64_t{256}).wait_for(10s); });
+  });
+  ways.run(state);
+}
+BENCHMARK(BM_LimitReported)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(20);
 
 void BM_PoolThroughput(benchmark::State& state) {
   const auto batch = static_cast<std::size_t>(state.range(0));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: parse a 200 MB JSON document in a worker process with isolate-run, then run the
-# same parse with a short timeout to show the worker being killed at once.
+# same parse with a short timeout to show the worker being killed at once, then a hostile
+# document whose parse needs far more memory than its size, stopped by --memory-limit.
 # Usage: ./scripts/demo.sh      (as root on a fresh Debian 12: installs what it needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,3 +35,16 @@ echo "exit code $code after $(( (end - start) / 1000000 )) ms (124: timed out, w
 left=$(pgrep -f -- '--isolate-worker=' || true)
 echo "worker processes left: ${left:-none}"
 [ "$code" -eq 124 ] && [ -z "$left" ]
+
+# A hostile document: 13 MB of zeros, whose parse (a DOM of 6.7 million numbers) needs about
+# 13 times its size. Generated each time (a fraction of a second).
+HOSTILE=data/hostile-zeros.json
+{ printf '['; yes '0,' | head -c 20000000 | tr -d '\n'; printf '0]'; } >"$HOSTILE"
+echo
+echo "== 3. isolate-run json-stats $HOSTILE --memory-limit 64M"
+set +e
+"$BUILD/tools/isolate-run" json-stats "$HOSTILE" --memory-limit 64M
+code=$?
+set -e
+echo "exit code $code (75: over its limit; the worker was stopped, this process untouched)"
+[ "$code" -eq 75 ]

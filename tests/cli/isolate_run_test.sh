@@ -37,6 +37,16 @@ printf '{"a": [1, 2,' >"$dir/bad.json"
 "$run" json-stats "$dir/small.json" --worker /nonexistent/worker >"$dir/out" 2>&1; check "missing worker executable" 69 $? "$dir/out" '/nonexistent/worker'
 "$run" json-stats "$dir/small.json" --max-bytes 1K >"$dir/out" 2>&1; check "input over --max-bytes" 66 $? "$dir/out" 'larger than its limit'
 
+# Limits: a document whose parse needs far more memory than its size (a DOM of 6.7 million
+# zeros), a parse longer than its CPU budget; options out of range are usage errors.
+{ printf '['; yes '0,' | head -c 20000000 | tr -d '\n'; printf '0]'; } >"$dir/zeros.json"
+"$run" json-stats "$dir/zeros.json" --memory-limit 64M >"$dir/out" 2>&1; check "over --memory-limit" 75 $? "$dir/out" 'over its memory limit (67108864 bytes)'
+"$run" json-stats "$dir/zeros.json" --memory-limit 1G >"$dir/out" 2>&1; check "under --memory-limit" 0 $? "$dir/out" 'numbers'
+"$run" json-stats "$dir/zeros.json" --cpu-limit 1ms >"$dir/out" 2>&1; check "over --cpu-limit" 75 $? "$dir/out" 'over its CPU time limit (1 ms)'
+"$run" json-stats "$dir/small.json" --memory-limit 1M >"$dir/out" 2>&1; check "--memory-limit too small" 64 $? "$dir/out" 'below the'
+"$run" json-stats "$dir/small.json" --cpu-limit soon >"$dir/out" 2>&1; check "bad --cpu-limit" 64 $? "$dir/out" 'expected a duration'
+"$run" json-stats "$dir/small.json" --memory-limit 64M --backend thread >"$dir/out" 2>&1; check "limits on threads refused" 69 $? "$dir/out" 'worker processes only'
+
 # Hostile documents: any depth parses (no stack overflow, in the worker or, on the thread backend,
 # in the tool); a huge number is a bounded message; a file name need not be UTF-8.
 for depth in 30000 1000000; do

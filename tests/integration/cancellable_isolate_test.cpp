@@ -216,15 +216,21 @@ TEST_F(ProcessIsolate, CancelRightAfterRunNeverLeavesAWorker) {
 
 TEST_F(ProcessIsolate, TemporaryTimeoutTokenStillFiresAndKillsTheWorker) {
   TempDir dir;
+  const auto before = child_pids();
+  // The token is a temporary: only the run's registration keeps its timer.
   auto f = CancellableIsolate::run(spin, (dir / "pid").string(), TimeoutCancellationToken(300ms), process_backend());
-  const pid_t worker = wait_for_pid_file(dir / "pid");
   try {
     f.get();
     FAIL() << "expected TimeoutException";
   } catch (const TimeoutException& e) {
     EXPECT_EQ(e.timeout(), 300ms);
   }
-  EXPECT_TRUE(pid_gone(worker));
+  EXPECT_EQ(child_pids(), before) << "the worker outlived its timeout";
+  // A slow start (a sanitizer build) may time out before the job writes its pid: then there is
+  // no job process to look for.
+  if (std::filesystem::exists(dir / "pid")) {
+    EXPECT_TRUE(pid_gone(static_cast<pid_t>(std::stol(read_file(dir / "pid")))));
+  }
 }
 
 TEST_F(ProcessIsolate, MergedTokenCancelsTheRunWhenAnyInputIs) {

@@ -1,11 +1,14 @@
 // isolate-run — run heavy work off the main process, killable at once.
 //
-//   isolate-run json-stats [FILE|-] [--timeout DURATION] [--backend process|thread] [--max-bytes SIZE] [--json]
+//   isolate-run json-stats [FILE|-] [--timeout DURATION] [--backend process|thread] [--max-bytes SIZE]
+//                          [--memory-limit SIZE] [--cpu-limit DURATION] [--json]
 //
 // Parses a JSON document in a worker process and prints what is in it. Ctrl-C or the timeout
-// kills the worker at once (and stops the read of the input, if it is still being read). Exit
-// codes: 0 ok, 64 usage, 65 malformed document, 66 unreadable or too large input, 69 the worker
-// could not be run, 70 the worker crashed or ran out of memory, 124 timed out, 130 interrupted.
+// kills the worker at once (and stops the read of the input, if it is still being read); the
+// parse may use at most --memory-limit and --cpu-limit. Exit codes: 0 ok, 64 usage, 65 malformed
+// document, 66 unreadable or too large input, 69 the worker could not be run, 70 the worker
+// crashed or ran out of memory, 75 the parse went over --memory-limit or --cpu-limit, 124 timed
+// out, 130 interrupted.
 #include <isolate/isolate.hpp>
 
 #include <CLI/CLI.hpp>
@@ -36,6 +39,7 @@ constexpr int kExitDataError = 65;
 constexpr int kExitNoInput = 66;
 constexpr int kExitUnavailable = 69;
 constexpr int kExitCrashed = 70;
+constexpr int kExitLimit = 75;
 constexpr int kExitTimeout = 124;
 constexpr int kExitInterrupted = 130;
 
@@ -176,6 +180,7 @@ struct Options {
   std::string worker;
   bool as_json = false;
   std::uint64_t max_bytes = 0;
+  isolate::Limits limits;
 };
 
 /// What the user hears when the token ends the command: its exit code and message.
@@ -215,12 +220,20 @@ int json_stats(const Options& options) {
   }
   const bool in_process = options.backend == isolate::Backend::thread;
   const char* what_stopped = in_process ? "the parse was stopped" : "the worker was killed";
-  isolate::RunOptions run_options{.backend = options.backend, .worker_executable = options.worker};
+  isolate::RunOptions run_options{
+      .backend = options.backend, .worker_executable = options.worker, .limits = options.limits};
   try {
     // The worker reads the document itself (a file mapped, a pipe read to its end): its bytes
     // never pass through this process, and the token kills the worker mid-read too.
-    auto run = isolate::CancellableIsolate::run(isolate::cli::json_stats, isolate::FileInput{fd, options.max_bytes},
-                                                token, run_options);
+    decltype(isolate::CancellableIsolate::run(isolate::cli::json_stats, isolate::FileInput{}, token)) run;
+    try {
+      run = isolate::CancellableIsolate::run(isolate::cli::json_stats, isolate::FileInput{fd, options.max_bytes}, token,
+                                             run_options);
+    } catch (const std::invalid_argument& e) {  // an option out of range (--memory-limit too small)
+      ::close(fd);
+      report(e.what());
+      return kExitUsage;
+    }
     ::close(fd);
     auto stats = run.get();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -238,6 +251,9 @@ int json_stats(const Options& options) {
   } catch (const isolate::InputError& e) {
     report(name + ": " + e.what());
     return kExitNoInput;
+  } catch (const isolate::ResourceLimitExceeded& e) {
+    report(name + ": the parse was stopped: " + e.what());
+    return kExitLimit;
   } catch (const std::invalid_argument& e) {
     report(name + " cannot be parsed: " + e.what());
     return kExitDataError;
@@ -259,6 +275,28 @@ int json_stats(const Options& options) {
   }
 }
 
+/// --memory-limit and --cpu-limit into `limits` (unset: no limit). False, after saying why, for
+/// a value that does not parse.
+bool parse_limits(const std::string& memory_text, const std::string& cpu_text, isolate::Limits& limits) {
+  if (!memory_text.empty()) {
+    const auto bytes = parse_size(memory_text);
+    if (!bytes) {
+      report("--memory-limit " + memory_text + ": expected a size such as 256M or 2G");
+      return false;
+    }
+    limits.memory_bytes = *bytes;
+  }
+  if (!cpu_text.empty()) {
+    const auto cpu = parse_duration(cpu_text);
+    if (!cpu || *cpu < std::chrono::milliseconds(1)) {
+      report("--cpu-limit " + cpu_text + ": expected a duration of at least 1ms such as 500ms or 2s");
+      return false;
+    }
+    limits.cpu_time = std::chrono::duration_cast<std::chrono::milliseconds>(*cpu);
+  }
+  return true;
+}
+
 /// The tool itself (main() adds the worker dispatch and a last-resort catch).
 int run_tool(int argc, char** argv) {
   CLI::App app{"isolate-run: run heavy work in a worker process that is killed the instant you cancel"};
@@ -268,6 +306,8 @@ int run_tool(int argc, char** argv) {
   std::string timeout_text;
   std::string backend_text = "process";
   std::string max_bytes_text;
+  std::string memory_limit_text;
+  std::string cpu_limit_text;
   stats->add_option("file", options.file, "The document; - for standard input");
   stats->add_option("--timeout", timeout_text,
                     "Stop after this long, counted from the start (reading included): 500ms, 2s, 1.5m (exit code 124)");
@@ -276,11 +316,14 @@ int run_tool(int argc, char** argv) {
   stats->add_option(
       "--max-bytes", max_bytes_text,
       "Refuse an input larger than this: 100M, 2G (default: half of this machine's memory; exit code 66)");
+  stats->add_option("--memory-limit", memory_limit_text,
+                    "Memory the parse may allocate, its input aside: 256M, 2G (at least 16M; exit code 75)");
+  stats->add_option("--cpu-limit", cpu_limit_text, "CPU time the parse may use: 500ms, 2s (exit code 75)");
   stats->add_flag("--json", options.as_json, "Print the statistics as JSON");
   stats->footer(
       "Ctrl-C kills the worker at once (exit code 130).\n"
       "Exit codes: 0 ok, 64 usage, 65 malformed JSON, 66 unreadable or too large input, 69 worker could not run,\n"
-      "70 worker crashed or ran out of memory, 124 timeout, 130 interrupted.");
+      "70 worker crashed or ran out of memory, 75 over --memory-limit or --cpu-limit, 124 timeout, 130 interrupted.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -318,6 +361,7 @@ int run_tool(int argc, char** argv) {
     }
     options.max_bytes = *max_bytes;
   }
+  if (!parse_limits(memory_limit_text, cpu_limit_text, options.limits)) return kExitUsage;
   options.backend = backend_text == "thread" ? isolate::Backend::thread : isolate::Backend::process;
   return json_stats(options);
 }
