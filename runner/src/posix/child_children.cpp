@@ -2,7 +2,6 @@
 #include "child_children.hpp"
 
 #include <fcntl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <cstring>
 
 #include "posix/fd.hpp"
+#include "posix/pidfd.hpp"
 
 namespace isolate::detail {
 namespace {
@@ -49,24 +49,6 @@ ChildList children_listed(pid_t pid) noexcept {
   return list;
 }
 
-int open_pidfd_of(pid_t pid) noexcept {
-#ifdef SYS_pidfd_open
-  const long fd = ::syscall(SYS_pidfd_open, pid, 0U);
-  return fd < 0 ? -1 : static_cast<int>(fd);
-#else
-  (void)pid;
-  return -1;
-#endif
-}
-
-void kill_through(int pidfd) noexcept {
-#ifdef SYS_pidfd_send_signal
-  (void)::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0U);
-#else
-  (void)pidfd;
-#endif
-}
-
 /// What /proc/<pid>/ns/<name> links to ("pid:[4026531836]"), or "" if it cannot be read.
 std::array<char, 64> namespace_of(const char* pid, const char* name) noexcept {
   std::array<char, 64> link{};
@@ -81,7 +63,7 @@ std::array<char, 64> namespace_of(const char* pid, const char* name) noexcept {
 int kill_children_of(pid_t pid) noexcept {
   const ChildList listed = children_listed(pid);
   std::array<int, 16> pidfds{};
-  for (std::size_t i = 0; i < listed.count; ++i) pidfds[i] = open_pidfd_of(listed.pids[i]);
+  for (std::size_t i = 0; i < listed.count; ++i) pidfds[i] = open_pidfd(listed.pids[i]);
   // Listed again after the pidfds exist: a pid still listed is still pid's child, so its pidfd
   // (opened before) is of that child and not of a process that took a freed number.
   const ChildList still = children_listed(pid);
@@ -89,7 +71,7 @@ int kill_children_of(pid_t pid) noexcept {
   for (std::size_t i = 0; i < listed.count; ++i) {
     if (pidfds[i] < 0) continue;
     if (still.contains(listed.pids[i])) {
-      kill_through(pidfds[i]);
+      (void)pidfd_kill(pidfds[i]);
       ++killed;
     }
     close_fd(pidfds[i]);

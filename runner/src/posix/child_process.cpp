@@ -24,40 +24,13 @@
 #include "per_process.hpp"
 #include "posix/child_children.hpp"
 #include "posix/fd.hpp"
+#include "posix/pidfd.hpp"
 #include "posix/start_process.hpp"
 #include "signal_text.hpp"
 
 namespace isolate::detail {
 
 namespace {
-
-/// Opens a pidfd for `pid` (our unreaped child, so the pid cannot have been reused); -1 where
-/// the kernel (< 5.3) or the seccomp policy has no pidfd_open, or on any other failure.
-int open_pidfd(pid_t pid) noexcept {
-  // ISOLATE_DISABLE_PIDFD: work as on a kernel without pidfds (< 5.3), to test those paths.
-  static const bool disabled = std::getenv("ISOLATE_DISABLE_PIDFD") != nullptr;
-  if (disabled) return -1;
-#ifdef SYS_pidfd_open
-  const long fd = ::syscall(SYS_pidfd_open, pid, 0U);  // pidfds are always close-on-exec
-  return fd < 0 ? -1 : static_cast<int>(fd);
-#else
-  (void)pid;
-  return -1;
-#endif
-}
-
-/// pidfd_send_signal(SIGKILL). Returns 0, or the errno (ENOSYS where the syscall is missing).
-int pidfd_kill(int pidfd) noexcept {
-#ifdef SYS_pidfd_send_signal
-  if (::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0U) == 0) {
-    return 0;
-  }
-  return errno;
-#else
-  (void)pidfd;
-  return ENOSYS;
-#endif
-}
 
 /// struct pidfd_info of <linux/pidfd.h> as of Linux 6.15 (Debian 12's headers predate it).
 struct PidfdInfo {

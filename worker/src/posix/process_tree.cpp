@@ -23,6 +23,7 @@
 #include <new>
 #include <string>
 
+#include "posix/pidfd.hpp"
 #include "protocol/worker_argument.hpp"
 
 namespace isolate::detail {
@@ -58,19 +59,6 @@ bool unshare_pid_namespace() noexcept {
     ::_exit(kWorkerExitNoProcessTree);
   }
   return true;
-}
-
-/// A pidfd of the relay, which the init polls: readable once the relay has exited. getppid()
-/// cannot tell: it says 0 for a parent outside the namespace and for the host's init alike.
-/// ISOLATE_DISABLE_PIDFD (the tests' stand-in for a kernel without pidfds) applies here too.
-int open_own_pidfd() noexcept {
-  if (std::getenv("ISOLATE_DISABLE_PIDFD") != nullptr) return -1;
-#ifdef SYS_pidfd_open
-  const long fd = ::syscall(SYS_pidfd_open, ::getpid(), 0U);
-  return fd < 0 ? -1 : static_cast<int>(fd);
-#else
-  return -1;
-#endif
 }
 
 /// How the serving worker ended, as the init saw it: shared (one anonymous page) by the relay and
@@ -140,7 +128,10 @@ ProcessTree make_process_tree() noexcept {
   // ISOLATE_NO_PROCESS_TREE: serve without a namespace, so that bench/ can measure what the
   // namespace costs in the same run. Never for production: a job's processes then outlive it.
   if (std::getenv("ISOLATE_NO_PROCESS_TREE") != nullptr) return ProcessTree::none;
-  const int relay_pidfd = open_own_pidfd();
+  // A pidfd of the relay, which the init polls once it has armed PR_SET_PDEATHSIG: readable if
+  // the relay has exited already. (getppid() cannot tell: it says 0 for a parent outside the
+  // namespace and for the host's init alike.)
+  const int relay_pidfd = open_pidfd(::getpid());
   if (relay_pidfd < 0) return ProcessTree::none;  // Linux < 5.3, or no fd left: serve as before
   void* page = ::mmap(nullptr, sizeof(Outcome), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (page == MAP_FAILED || !unshare_pid_namespace()) {
