@@ -7,12 +7,17 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdint>
 #include <future>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "process_helpers.hpp"
@@ -111,8 +116,36 @@ TEST_P(LimitsOn, TheSharedInputDoesNotCountAgainstTheMemoryLimit) {
   EXPECT_EQ(start(span_sum, view, {.memory_bytes = 64 * kMiB}).get(), 96 * kMiB);
 }
 
+TEST_P(LimitsOn, APipedInputDoesNotCountAgainstTheMemoryLimit) {
+  if (GetParam() == Target::pool) GTEST_SKIP() << "a FileInput is for one-shot runs";
+  // 96 MiB through a pipe, read by the worker itself, under a 64 MiB limit.
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  std::thread writer([fd = fds[1]] {
+    const std::vector<char> chunk(kMiB, 1);
+    for (int i = 0; i < 96; ++i) {
+      for (std::size_t at = 0; at < chunk.size();) {
+        const auto n = ::write(fd, chunk.data() + at, chunk.size() - at);
+        if (n <= 0) break;
+        at += static_cast<std::size_t>(n);
+      }
+    }
+    ::close(fd);
+  });
+  auto future = CancellableIsolate::run(span_sum, FileInput{fds[0]}, {},
+                                        {.backend = Backend::process, .limits = {.memory_bytes = 64 * kMiB}});
+  ::close(fds[0]);
+  EXPECT_EQ(future.get(), 96 * kMiB);
+  writer.join();
+}
+
+TEST_P(LimitsOn, AHugeMemoryLimitIsNoLimitRatherThanAnOverflow) {
+  EXPECT_EQ(start(alloc_mib, 16, {.memory_bytes = std::numeric_limits<std::size_t>::max()}).get(), 16);
+}
+
 TEST_P(LimitsOn, SpinningPastTheCpuTimeLimitIsResourceLimitExceeded) {
   auto future = start(spin, std::string(), {.cpu_time = 200ms});
+  ASSERT_EQ(future.wait_for(60s), std::future_status::ready) << "the CPU limit never stopped the job";
   expect_limit_exceeded([&] { (void)future.get(); }, Resource::cpu_time, 200);
   expect_pool_goes_on();
 }

@@ -87,4 +87,14 @@ bool made_pid_namespace(pid_t pid) noexcept {
   return theirs[0] != '\0' && ours[0] != '\0' && std::strcmp(theirs.data(), ours.data()) != 0;
 }
 
+bool kill_relay_children(pid_t pid) noexcept {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const bool relay = made_pid_namespace(pid);
+    const int killed = kill_children_of(pid);
+    if (relay) return killed > 0;  // none listed: /proc says nothing, kill the relay after all
+    if (!made_pid_namespace(pid)) return false;
+  }
+  return false;
+}
+
 }  // namespace isolate::detail

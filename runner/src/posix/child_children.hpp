@@ -17,4 +17,12 @@ int kill_children_of(pid_t pid) noexcept;
 /// namespace's init) dies.
 [[nodiscard]] bool made_pid_namespace(pid_t pid) noexcept;
 
+/// For a worker's relay (made_pid_namespace): kills its child, the namespace's init, and returns
+/// true: the relay ends by itself once the namespace is empty. For any other child: kills its
+/// children and returns false (the caller kills the child itself). A relay caught between its
+/// unshare and its fork (its namespace reads as made only once the init exists) is "any other",
+/// killed before it has an init to orphan; one that forks its init meanwhile is looked at again.
+/// Also false where /proc lists no child for a relay: then the caller kills the relay.
+bool kill_relay_children(pid_t pid) noexcept;
+
 }  // namespace isolate::detail

@@ -234,9 +234,7 @@ bool ChildProcess::kill() noexcept {
   // namespace's init and the serving worker) and not the relay makes reaping it mean that the
   // whole tree is gone. Any other child dies with its direct children. Only with pidfds: without
   // them a listed pid could be reused before it is signalled.
-  if (state_->pidfd >= 0 && kill_children_of(state_->pid) > 0 && made_pid_namespace(state_->pid)) {
-    return true;
-  }
+  if (state_->pidfd >= 0 && kill_relay_children(state_->pid)) return true;
   if (state_->pidfd >= 0) {
     const int error = pidfd_kill(state_->pidfd);
     if (error != ENOSYS) {

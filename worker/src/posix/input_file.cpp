@@ -45,6 +45,38 @@ std::size_t stream_capacity_limit(std::uint64_t max_bytes) {
   return round_up(static_cast<std::size_t>(std::min(max_bytes, kAddressable)) + 1 + kInputPadding, page_size());
 }
 
+/// The memory a stream is read into: private anonymous memory, or, for a worker under a memory
+/// limit, a memfd mapped shared, which RLIMIT_DATA does not count (a job's input is not memory
+/// the job allocates). The memfd is closed with this object; its mapping stays.
+class StreamBacking {
+ public:
+  StreamBacking(bool shared, std::size_t capacity) {
+    if (!shared) return;
+    fd_ = ::memfd_create("isolate-input", MFD_CLOEXEC);
+    if (fd_ < 0) throw_read_error("memfd_create");
+    grow(capacity);
+  }
+  ~StreamBacking() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  StreamBacking(const StreamBacking&) = delete;
+  StreamBacking& operator=(const StreamBacking&) = delete;
+
+  [[nodiscard]] std::byte* map(std::size_t capacity) const {
+    if (fd_ < 0) return map_anonymous(capacity, PROT_READ | PROT_WRITE);
+    void* p = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+    if (p == MAP_FAILED) throw_read_error("mmap");
+    return static_cast<std::byte*>(p);
+  }
+  /// Makes the memfd `capacity` bytes long (the mapping is then grown with mremap).
+  void grow(std::size_t capacity) const {
+    if (fd_ >= 0 && ::ftruncate(fd_, static_cast<off_t>(capacity)) != 0) throw_read_error("ftruncate");
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 /// Waits until a non-blocking `fd` is readable (or has hung up).
 void wait_readable(int fd) {
   pollfd p{fd, POLLIN, 0};
@@ -55,11 +87,11 @@ void wait_readable(int fd) {
 
 }  // namespace
 
-InputFile InputFile::load(int fd, std::uint64_t max_bytes) {
+InputFile InputFile::load(int fd, std::uint64_t max_bytes, bool outside_data_limit) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw_read_error("fstat");
   if (S_ISDIR(st.st_mode)) throw InputError("isolate: cannot read the input: it is a directory");
-  if (!S_ISREG(st.st_mode)) return read_stream(fd, max_bytes);
+  if (!S_ISREG(st.st_mode)) return read_stream(fd, max_bytes, outside_data_limit);
   const off_t offset = ::lseek(fd, 0, SEEK_CUR);
   const auto start = static_cast<std::uint64_t>(std::max<off_t>(offset, 0));
   const auto size = static_cast<std::uint64_t>(st.st_size) > start ? static_cast<std::uint64_t>(st.st_size) - start : 0;
@@ -83,17 +115,19 @@ InputFile InputFile::map_regular(int fd, std::uint64_t size, std::uint64_t offse
   return input;
 }
 
-InputFile InputFile::read_stream(int fd, std::uint64_t max_bytes) {
+InputFile InputFile::read_stream(int fd, std::uint64_t max_bytes, bool outside_data_limit) {
   // A pipe's writer may write more at a time into a larger pipe (the unprivileged maximum).
   (void)::fcntl(fd, F_SETPIPE_SZ, 1 << 20);
   const std::size_t limit = stream_capacity_limit(max_bytes);
   std::size_t capacity = std::min(limit, std::size_t{64} << 20);
-  InputFile input(map_anonymous(capacity, PROT_READ | PROT_WRITE), capacity, 0, 0);
+  StreamBacking backing(outside_data_limit, capacity);
+  InputFile input(backing.map(capacity), capacity, 0, 0);
   // Huge pages: 512 times fewer page faults for the bytes read, and fewer TLB misses for the parse.
   (void)::madvise(input.base_, capacity, MADV_HUGEPAGE);
   for (;;) {
     if (input.size_ + kInputPadding == capacity) {  // full: grow, moving pages, never copying bytes
       const std::size_t grown = std::min(limit, capacity * 2);
+      backing.grow(grown);
       void* moved = ::mremap(input.base_, capacity, grown, MREMAP_MAYMOVE);
       if (moved == MAP_FAILED) throw_read_error("mremap");
       input.base_ = static_cast<std::byte*>(moved);

@@ -13,9 +13,11 @@ namespace isolate::detail {
 class InputFile {
  public:
   /// Reads `fd` from its offset to its end: a regular file is mapped (private, read-only,
-  /// populated), anything else read with large reads into memory grown by mremap (no copy).
+  /// populated), anything else read with large reads into memory grown by mremap (no copy):
+  /// private memory on huge pages, or, with `outside_data_limit` (a worker under a memory limit),
+  /// a memfd mapped shared, which RLIMIT_DATA does not count.
   /// Throws InputError: a read error, or more than `max_bytes` bytes.
-  [[nodiscard]] static InputFile load(int fd, std::uint64_t max_bytes);
+  [[nodiscard]] static InputFile load(int fd, std::uint64_t max_bytes, bool outside_data_limit = false);
 
   [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return {base_ + skip_, size_}; }
   /// Readable zero bytes after bytes().
@@ -30,7 +32,7 @@ class InputFile {
   InputFile(std::byte* base, std::size_t mapped, std::size_t skip, std::size_t size) noexcept
       : base_(base), mapped_(mapped), skip_(skip), size_(size) {}
   static InputFile map_regular(int fd, std::uint64_t size_from_offset, std::uint64_t offset);
-  static InputFile read_stream(int fd, std::uint64_t max_bytes);
+  static InputFile read_stream(int fd, std::uint64_t max_bytes, bool outside_data_limit);
 
   std::byte* base_ = nullptr;
   std::size_t mapped_ = 0;  // bytes mapped at base_

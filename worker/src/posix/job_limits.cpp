@@ -47,7 +47,12 @@ bool JobLimits::set_up(const WorkerLimits& limits) noexcept {
     } catch (...) {
       return false;
     }
-    const rlimit data{held + limits.memory_bytes, held + limits.memory_bytes};
+    rlimit current{};
+    if (::getrlimit(RLIMIT_DATA, &current) != 0) return false;
+    // Saturated, and never above what the host allows (a lower hard limit is the limit then).
+    const std::uint64_t wanted =
+        limits.memory_bytes > RLIM_INFINITY - held ? RLIM_INFINITY : held + limits.memory_bytes;
+    const rlimit data{std::min<rlim_t>(wanted, current.rlim_max), std::min<rlim_t>(wanted, current.rlim_max)};
     if (::setrlimit(RLIMIT_DATA, &data) != 0) return false;
   }
   if (limits.cpu_ms != 0) {

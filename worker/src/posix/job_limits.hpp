@@ -24,6 +24,9 @@ class JobLimits {
   /// refused either: the worker must not serve without its limits.
   [[nodiscard]] bool set_up(const WorkerLimits& limits) noexcept;
   void begin_job() noexcept;
+  /// True once set_up applied a memory limit: memory the worker holds for a job's input must then
+  /// be shared (RLIMIT_DATA does not count it).
+  [[nodiscard]] bool limits_memory() const noexcept { return limits_.memory_bytes != 0; }
   void end_job() noexcept;
 
  private:

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <csignal>
 #include <cstdio>
@@ -140,6 +141,7 @@ ProcessTree make_process_tree() noexcept {
     return ProcessTree::none;
   }
   auto* outcome = new (page) Outcome;
+  ::signal(SIGCHLD, SIG_DFL);  // a program that ignores SIGCHLD would leave the relay and init no status
   const pid_t init = ::fork();
   if (init < 0) ::_exit(kWorkerExitNoProcessTree);
   if (init > 0) relay(init, outcome);
@@ -157,14 +159,20 @@ ProcessTree make_process_tree() noexcept {
 }
 
 void end_job_processes() noexcept {
-  if (!g_own_namespace) return;
+  // pid 2 of its own namespace, or never: outside one, -1 would mean every process of the user.
+  if (!g_own_namespace || ::getpid() != 2) return;
   if (::kill(-1, SIGKILL) != 0) return;  // ESRCH: the job left no process (the common case)
   // kill(-1) reaches every process of this namespace but its init and this one; zombies count
-  // until reaped, so the loop ends when the last of them is gone.
+  // until reaped, so the loop ends when the last of them is gone. Each pass kills again: a thread
+  // the job left running may have forked since. One that cannot be killed for long (a job that
+  // changed its processes' uid) ends the worker instead: the init then empties the namespace, and
+  // the pool replaces the worker.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   for (;;) {
     while (::waitpid(-1, nullptr, WNOHANG | __WALL) > 0) {
     }
-    if (::kill(-1, 0) != 0) return;
+    if (::kill(-1, SIGKILL) != 0) return;
+    if (std::chrono::steady_clock::now() > give_up) ::_exit(kWorkerExitNoProcessTree);
     const timespec pause{0, 100'000};
     ::nanosleep(&pause, nullptr);
   }

@@ -39,7 +39,7 @@ std::string this_executable() {
 
 /// Serves the request in `channel`: runs its job and responds with the output or the job's
 /// exception (a malformed request, an unknown job or a mismatched input type included).
-void serve(Channel& channel) {
+void serve(Channel& channel, const JobLimits& limits) {
   try {
     const auto request = channel.read_request();
     auto job = find_job(request.job);
@@ -54,7 +54,7 @@ void serve(Channel& channel) {
     }
     std::optional<InputFile> file;
     if (request.file) {
-      file.emplace(InputFile::load(request.file->fd, request.file->max_bytes));
+      file.emplace(InputFile::load(request.file->fd, request.file->max_bytes, limits.limits_memory()));
       ::close(request.file->fd);
     }
     const auto input = file ? file->bytes() : request.input;
@@ -102,7 +102,7 @@ int serve_pool(Channel& channel, PoolSlot& slot, JobLimits& limits) {
     }
     seen = next;
     limits.begin_job();
-    serve(channel);  // may grow (and so remap) the channel for a large response
+    serve(channel, limits);  // may grow (and so remap) the channel for a large response
     limits.end_job();
     end_job_processes();  // before the answer: once a future is ready, no process of its job remains
     slot.answer(seen);
@@ -139,7 +139,7 @@ std::optional<int> serve_if_worker(const char* argument) {
       return serve_pool(channel, slot, limits);
     }
     limits.begin_job();
-    serve(channel);
+    serve(channel, limits);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "isolate worker: %s\n", e.what());
