@@ -30,9 +30,10 @@
 namespace isolate::detail {
 namespace {
 
-/// Set in the serving worker once it is pid 2 of a namespace of its own: only then may
+/// The serving worker's pid in the namespace of its own it serves in (usually 2; 3 and up where a
+/// sanitizer's runtime gave the init a thread first), 0 anywhere else: only there may
 /// end_job_processes() signal "every process" (-1), which outside it would mean the whole user's.
-bool g_own_namespace = false;
+pid_t g_serving_pid = 0;
 
 bool write_text(const char* path, const std::string& text) noexcept {
   const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
@@ -151,16 +152,18 @@ ProcessTree make_process_tree() noexcept {
   const pid_t worker = ::fork();
   if (worker < 0) ::_exit(kWorkerExitNoProcessTree);
   if (worker > 0) be_init(worker, outcome);
-  // The serving worker: pid 2. The kernel kills it with the init (no PR_SET_PDEATHSIG needed).
+  // The serving worker (pid 2, or more if the init has a thread). The kernel kills it with the
+  // init (no PR_SET_PDEATHSIG needed).
   ::close(relay_pidfd);
   ::munmap(page, sizeof(Outcome));
-  g_own_namespace = true;
+  g_serving_pid = ::getpid();
   return ProcessTree::own_namespace;
 }
 
 void end_job_processes() noexcept {
-  // pid 2 of its own namespace, or never: outside one, -1 would mean every process of the user.
-  if (!g_own_namespace || ::getpid() != 2) return;
+  // In the serving worker of its own namespace, or never: elsewhere (a process the job forked
+  // included), -1 would mean every process of the user.
+  if (g_serving_pid == 0 || ::getpid() != g_serving_pid) return;
   if (::kill(-1, SIGKILL) != 0) return;  // ESRCH: the job left no process (the common case)
   // kill(-1) reaches every process of this namespace but its init and this one; zombies count
   // until reaped, so the loop ends when the last of them is gone. Each pass kills again: a thread
