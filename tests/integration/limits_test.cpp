@@ -10,7 +10,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <future>
 #include <limits>
@@ -122,21 +124,35 @@ TEST_P(LimitsOn, APipedInputDoesNotCountAgainstTheMemoryLimit) {
   int fds[2];
   ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
   std::thread writer([fd = fds[1]] {
+    // A worker that dies early closes the read end: EPIPE ends the writing, never a SIGPIPE.
+    sigset_t pipe_signal;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
     const std::vector<char> chunk(kMiB, 1);
-    for (int i = 0; i < 96; ++i) {
-      for (std::size_t at = 0; at < chunk.size();) {
-        const auto n = ::write(fd, chunk.data() + at, chunk.size() - at);
-        if (n <= 0) break;
-        at += static_cast<std::size_t>(n);
-      }
+    std::size_t left = 96 * kMiB;
+    while (left > 0) {
+      const auto n = ::write(fd, chunk.data(), std::min(left, chunk.size()));
+      if (n <= 0) break;
+      left -= static_cast<std::size_t>(n);
     }
     ::close(fd);
   });
-  auto future = CancellableIsolate::run(span_sum, FileInput{fds[0]}, {},
-                                        {.backend = Backend::process, .limits = {.memory_bytes = 64 * kMiB}});
-  ::close(fds[0]);
-  EXPECT_EQ(future.get(), 96 * kMiB);
+  std::uint64_t sum = 0;
+  std::string error;
+  try {
+    auto future = CancellableIsolate::run(span_sum, FileInput{fds[0]}, {},
+                                          {.backend = Backend::process, .limits = {.memory_bytes = 64 * kMiB}});
+    ::close(fds[0]);
+    fds[0] = -1;
+    sum = future.get();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (fds[0] >= 0) ::close(fds[0]);  // the writer then stops at EPIPE
   writer.join();
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(sum, 96 * kMiB);
 }
 
 TEST_P(LimitsOn, AHugeMemoryLimitIsNoLimitRatherThanAnOverflow) {
