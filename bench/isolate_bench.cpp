@@ -223,6 +223,21 @@ void BM_ColdRun(benchmark::State& state) {
 }
 BENCHMARK(BM_ColdRun)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(300);
 
+// A sandboxed cold run beside an unsandboxed one: what no_new_privs, the Landlock domain and the
+// seccomp filter (built by libseccomp in the worker, then loaded) add to a run.
+void BM_ColdRunSandboxed(benchmark::State& state) {
+  static const isolate::RunOptions sandboxed{.backend = isolate::Backend::process, .sandbox = {.enabled = true}};
+  Interleaved ways;
+  ways.add("run", [] {
+    return seconds_of([] { return isolate::CancellableIsolate::run(noop, std::string("x"), {}, kProcess).get(); });
+  });
+  ways.add("run_sandboxed", [] {
+    return seconds_of([] { return isolate::CancellableIsolate::run(noop, std::string("x"), {}, sandboxed).get(); });
+  });
+  ways.run(state);
+}
+BENCHMARK(BM_ColdRunSandboxed)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(300);
+
 // ---- warm pool --------------------------------------------------------------------------------
 
 void BM_PoolRoundTrip(benchmark::State& state) {
@@ -273,6 +288,28 @@ void BM_PoolRoundTripWithLimits(benchmark::State& state) {
   ways.run(state);
 }
 BENCHMARK(BM_PoolRoundTripWithLimits)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(20000);
+
+/// A pool of two with the same limits and a sandbox.
+isolate::IsolatePool& confined_pool() {
+  static isolate::IsolatePool instance({.workers = 2,
+                                        .backend = isolate::Backend::process,
+                                        .limits = {.memory_bytes = std::size_t{1} << 30, .cpu_time = 10s},
+                                        .sandbox = {.enabled = true}});
+  return instance;
+}
+
+// A round trip on a pool with a sandbox and limits beside one without either: the sandbox is
+// entered once per worker, and the filter runs on each system call a round trip makes.
+void BM_PoolRoundTripSandboxed(benchmark::State& state) {
+  (void)pool().run(noop, std::string("warm")).get();
+  (void)confined_pool().run(noop, std::string("warm")).get();
+  Interleaved ways;
+  ways.add("pool", [] { return seconds_of([] { return pool().run(noop, std::string("x")).get(); }); });
+  ways.add("pool_sandbox_limits",
+           [] { return seconds_of([] { return confined_pool().run(noop, std::string("x")).get(); }); });
+  ways.run(state);
+}
+BENCHMARK(BM_PoolRoundTripSandboxed)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(20000);
 
 // How long after a limit is crossed the job's future holds ResourceLimitExceeded: a job that
 // spins past a 50 ms CPU budget (the time over the budget), and one whose first allocation is

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: parse a 200 MB JSON document in a worker process with isolate-run, then run the
+# The main job: parse a 200 MB JSON document in a sandboxed worker process with isolate-run (no
+# file, network or new process for the parser), then run the
 # same parse with a short timeout to show the worker being killed at once, then a hostile
 # document whose parse needs far more memory than its size, stopped by --memory-limit.
 # Usage: ./scripts/demo.sh      (as root on a fresh Debian 12: installs what it needs)
@@ -20,7 +21,7 @@ if [ ! -f "$SAMPLE" ] || [ "$(stat -c %s "$SAMPLE")" -lt 200000000 ]; then
 fi
 
 echo
-echo "== 1. isolate-run json-stats $SAMPLE"
+echo "== 1. isolate-run json-stats $SAMPLE    (a sandboxed worker: it reaches no file, network or process)"
 "$BUILD/tools/isolate-run" json-stats "$SAMPLE"
 
 echo

@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev
   nlohmann-json3-dev libcli11-dev libsimdjson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libseccomp-dev
   clang-format clang libclang-rt-14-dev
 )
 missing=()

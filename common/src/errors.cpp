@@ -67,6 +67,14 @@ std::string describe_limit(ResourceLimitExceeded::Resource resource, std::uint64
   }
   return "the job went over a limit (" + std::to_string(limit) + ")";
 }
+std::string describe_violation(const std::string& syscall) {
+  if (syscall == "unknown") {
+    return "the sandbox killed the worker for a call it could not name (the job had SIGSYS blocked, as posix_spawn "
+           "does around starting a process)";
+  }
+  return "the sandbox killed the worker: the job called " + syscall;
+}
+
 }  // namespace
 
 ResourceLimitExceeded::ResourceLimitExceeded(Resource resource, std::uint64_t limit)
@@ -75,8 +83,7 @@ ResourceLimitExceeded::Resource ResourceLimitExceeded::resource() const noexcept
 std::uint64_t ResourceLimitExceeded::limit() const noexcept { return limit_; }
 
 SandboxViolation::SandboxViolation(std::string syscall)
-    : IsolateError("the sandbox killed the worker: the job called " + syscall),
-      syscall_(std::make_shared<const std::string>(std::move(syscall))) {}
+    : IsolateError(describe_violation(syscall)), syscall_(std::make_shared<const std::string>(std::move(syscall))) {}
 const std::string& SandboxViolation::syscall() const noexcept { return *syscall_; }
 
 }  // namespace isolate

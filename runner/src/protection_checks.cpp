@@ -2,18 +2,14 @@
 #include <isolate/detail/process_launch.hpp>
 #include <isolate/errors.hpp>
 
+#include "sandbox_support.hpp"
+
 #include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 
 namespace isolate {
-
-bool Sandbox::available() noexcept {
-  // The Landlock rules and the seccomp filter are not applied by this version of the library: no
-  // kernel can enforce a sandbox it does not set up, so a sandboxed run fails (see README).
-  return false;
-}
 
 namespace detail {
 namespace {
@@ -36,7 +32,7 @@ void check_sandbox(const Sandbox& sandbox) {
   if (!sandbox.enabled) return;
   for (const auto& path : sandbox.readable) {
     std::error_code error;
-    if (!std::filesystem::exists(path, error)) {
+    if (path.empty() || !std::filesystem::exists(path, error)) {
       throw std::invalid_argument("isolate: Sandbox::readable path '" + path.string() + "' does not exist");
     }
   }
@@ -55,7 +51,7 @@ bool runs_on_threads(Backend backend, const Limits& limits, const Sandbox& sandb
         "(Backend::thread, or a platform without worker processes)");
   }
   if (sandbox.enabled && !Sandbox::available()) {
-    throw IsolateError("isolate: the sandbox cannot be enforced: this version of isolate does not apply it yet");
+    throw IsolateError("isolate: the sandbox cannot be enforced here: " + sandbox_unavailable_reason());
   }
   return on_thread;
 }

@@ -98,6 +98,36 @@ took=$(( ($(date +%s%N) - start) / 1000000 ))
 kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null
 check "FIFO whose writer never writes: the timeout kills the reading worker" 124 $code "$dir/out" 'the worker was killed'
 [ "$took" -lt 5000 ] || fail "stalled FIFO timeout took $took ms"
+# The sandbox: the tool's worker is confined (a seccomp filter, no_new_privs) unless --no-sandbox.
+# Seen from /proc on a worker stalled in its read of a FIFO: past the point it enters the sandbox.
+descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
+reading_worker_state() {  # reading_worker_state ARGS...: "Seccomp N NoNewPrivs N" of the reading worker
+  rm -f "$dir/fifo"; mkfifo "$dir/fifo"
+  sleep 60 >"$dir/fifo" &
+  local writer=$! tool state="" p
+  "$run" json-stats "$dir/fifo" --timeout 30s "$@" >"$dir/out" 2>&1 &
+  tool=$!
+  for _ in $(seq 1 1000); do
+    for p in $(descendants "$tool"); do
+      if grep -q -- '--isolate-worker=' "/proc/$p/cmdline" 2>/dev/null && [ "$(cut -d' ' -f1 "/proc/$p/syscall" 2>/dev/null)" = 0 ]; then
+        state=$(awk '/^Seccomp:|^NoNewPrivs:/ { printf "%s %s ", $1, $2 }' "/proc/$p/status")
+      fi
+    done
+    [ -n "$state" ] && break
+    sleep 0.01
+  done
+  kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null; wait "$tool" 2>/dev/null
+  echo "$state"
+}
+state=$(reading_worker_state)
+case "$state" in *"Seccomp: 2 "*"NoNewPrivs: 1 "*|*"NoNewPrivs: 1 "*"Seccomp: 2 "*) echo "ok   the worker is sandboxed by default"; passed=$((passed + 1)) ;;
+  *) fail "the worker is sandboxed by default: its status says '$state'" ;; esac
+state=$(reading_worker_state --no-sandbox)
+case "$state" in *"Seccomp: 0 "*) echo "ok   --no-sandbox: the worker has no filter"; passed=$((passed + 1)) ;;
+  *) fail "--no-sandbox: the worker's status says '$state'" ;; esac
+"$run" json-stats "$dir/small.json" --json >"$dir/out" 2>&1; check "says it parsed sandboxed" 0 $? "$dir/out" '"sandboxed": true'
+"$run" json-stats "$dir/small.json" >"$dir/out" 2>&1; check "says so in its summary" 0 $? "$dir/out" 'sandbox      on'
+"$run" json-stats "$dir/small.json" --no-sandbox --json >"$dir/out" 2>&1; check "--no-sandbox parses" 0 $? "$dir/out" '"sandboxed": false'
 "$run" json-stats /dev/zero >"$dir/out" 2>&1 &
 tool=$!
 sleep 0.3

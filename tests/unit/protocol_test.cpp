@@ -390,18 +390,52 @@ TEST(WorkerArgument, LimitsTravelWithOneShotAndPoolArguments) {
   EXPECT_EQ(parse_worker_argument(make_worker_argument(3, 77))->limits, WorkerLimits{});
 }
 
+TEST(WorkerArgument, SandboxTravelsWithItsReadablePathsWhateverBytesTheyHold) {
+  const WorkerSandbox sandbox{.enabled = true, .network = true, .readable = {"/etc/hosts", "/tmp/a:b;c d\xff\n"}};
+  for (const auto& arg :
+       {make_worker_argument(3, 77, -1, 0, {}, sandbox), make_worker_argument(3, 77, 4, 9, {.cpu_ms = 5}, sandbox)}) {
+    const auto parsed = parse_worker_argument(arg);
+    ASSERT_TRUE(parsed.has_value()) << arg;
+    EXPECT_TRUE(parsed->valid) << arg;
+    EXPECT_EQ(parsed->sandbox, sandbox) << arg;
+  }
+  const auto closed = parse_worker_argument(make_worker_argument(3, 77, -1, 0, {}, WorkerSandbox{.enabled = true}));
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_TRUE(closed->valid);
+  EXPECT_EQ(closed->sandbox, WorkerSandbox{.enabled = true});
+  EXPECT_EQ(parse_worker_argument(make_worker_argument(3, 77))->sandbox, WorkerSandbox{});
+}
+
 TEST(WorkerArgument, OtherArgumentsAreNotWorkerArguments) {
   EXPECT_FALSE(parse_worker_argument("--gtest_filter=*").has_value());
   EXPECT_FALSE(parse_worker_argument("").has_value());
 }
 
 TEST(WorkerArgument, MalformedWorkerArgumentIsInvalid) {
-  for (const char* bad :
-       {"--isolate-worker=", "--isolate-worker=1:3", "--isolate-worker=1:x:5", "--isolate-worker=1:3:5:6",
-        "--isolate-worker=1:3:5:6:7:8", "--isolate-worker=1:-3:5", "--isolate-worker=1:3:0",
-        "--isolate-worker=1:3:5:", "--isolate-worker=1:3:5:-4:1", "--isolate-worker=1:3:5;", "--isolate-worker=1:3:5;7",
-        "--isolate-worker=1:3:5;7:", "--isolate-worker=1:3:5;7:8:9", "--isolate-worker=1:3:5;x:8",
-        "--isolate-worker=1:3:5:;7:8"}) {
+  for (const char* bad : {"--isolate-worker=",
+                          "--isolate-worker=1:3",
+                          "--isolate-worker=1:x:5",
+                          "--isolate-worker=1:3:5:6",
+                          "--isolate-worker=1:3:5:6:7:8",
+                          "--isolate-worker=1:-3:5",
+                          "--isolate-worker=1:3:0",
+                          "--isolate-worker=1:3:5:",
+                          "--isolate-worker=1:3:5:-4:1",
+                          "--isolate-worker=1:3:5;",
+                          "--isolate-worker=1:3:5;7",
+                          "--isolate-worker=1:3:5;7:",
+                          "--isolate-worker=1:3:5;7:8:9",
+                          "--isolate-worker=1:3:5;x:8",
+                          "--isolate-worker=1:3:5:;7:8",
+                          "--isolate-worker=1:3:5;7:8;",
+                          "--isolate-worker=1:3:5;7:8;S",
+                          "--isolate-worker=1:3:5;7:8;S2",
+                          "--isolate-worker=1:3:5;7:8;S0:",
+                          "--isolate-worker=1:3:5;7:8;S0:2",
+                          "--isolate-worker=1:3:5;7:8;S0:zz",
+                          "--isolate-worker=1:3:5;7:8;S0:2f00",
+                          "--isolate-worker=1:3:5;7:8;S0::2f",
+                          "--isolate-worker=1:3:5;7:8;S0;S1"}) {
     const auto parsed = parse_worker_argument(bad);
     ASSERT_TRUE(parsed.has_value()) << bad;
     EXPECT_FALSE(parsed->valid) << bad;

@@ -1,14 +1,16 @@
 // isolate-run — run heavy work off the main process, killable at once.
 //
 //   isolate-run json-stats [FILE|-] [--timeout DURATION] [--backend process|thread] [--max-bytes SIZE]
-//                          [--memory-limit SIZE] [--cpu-limit DURATION] [--json]
+//                          [--memory-limit SIZE] [--cpu-limit DURATION] [--no-sandbox] [--json]
 //
-// Parses a JSON document in a worker process and prints what is in it. Ctrl-C or the timeout
-// kills the worker at once (and stops the read of the input, if it is still being read); the
-// parse may use at most --memory-limit and --cpu-limit. Exit codes: 0 ok, 64 usage, 65 malformed
-// document, 66 unreadable or too large input, 69 the worker could not be run, 70 the worker
-// crashed or ran out of memory, 75 the parse went over --memory-limit or --cpu-limit, 124 timed
-// out, 130 interrupted.
+// Parses a JSON document in a sandboxed worker process and prints what is in it. Ctrl-C or the
+// timeout kills the worker at once (and stops the read of the input, if it is still being read);
+// the parse may use at most --memory-limit and --cpu-limit. The worker reads the document from
+// the fd this process opened and reaches nothing else: no file, no network, no new process
+// (isolate::Sandbox; --no-sandbox parses without it). Exit codes: 0 ok, 64 usage, 65 malformed
+// document, 66 unreadable or too large input, 69 the worker could not be run (or sandboxed), 70
+// the worker crashed or ran out of memory, 75 the parse went over --memory-limit or --cpu-limit,
+// 76 the sandbox killed the parse, 124 timed out, 130 interrupted.
 #include <isolate/isolate.hpp>
 
 #include <CLI/CLI.hpp>
@@ -40,6 +42,7 @@ constexpr int kExitNoInput = 66;
 constexpr int kExitUnavailable = 69;
 constexpr int kExitCrashed = 70;
 constexpr int kExitLimit = 75;
+constexpr int kExitSandboxViolation = 76;
 constexpr int kExitTimeout = 124;
 constexpr int kExitInterrupted = 130;
 
@@ -159,7 +162,8 @@ int open_input(const std::string& path) {
   return path == "-" ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
 }
 
-void print_stats(const nlohmann::json& s, const std::string& source, double wall_seconds, bool in_process) {
+void print_stats(const nlohmann::json& s, const std::string& source, double wall_seconds, bool in_process,
+                 bool sandboxed) {
   const auto bytes = s.at("bytes").get<double>();
   const auto parse = s.at("parse_seconds").get<double>();
   std::printf("%s\n", source.c_str());
@@ -171,6 +175,8 @@ void print_stats(const nlohmann::json& s, const std::string& source, double wall
   std::printf("  %-12s %s peak\n", in_process ? "RSS (here)" : "worker RSS",
               human_bytes(s.at("peak_rss_bytes").get<double>()).c_str());
   std::printf("  wall time    %.3f s (read, hand over, parse, answer)\n", wall_seconds);
+  std::printf("  sandbox      %s\n", sandboxed ? "on (the worker reached no file, network or new process)"
+                                               : (in_process ? "none (parsed in this process)" : "off (--no-sandbox)"));
 }
 
 struct Options {
@@ -181,6 +187,7 @@ struct Options {
   bool as_json = false;
   std::uint64_t max_bytes = 0;
   isolate::Limits limits;
+  bool sandbox = true;  // with the process backend
 };
 
 /// What the user hears when the token ends the command: its exit code and message.
@@ -220,8 +227,10 @@ int json_stats(const Options& options) {
   }
   const bool in_process = options.backend == isolate::Backend::thread;
   const char* what_stopped = in_process ? "the parse was stopped" : "the worker was killed";
-  isolate::RunOptions run_options{
-      .backend = options.backend, .worker_executable = options.worker, .limits = options.limits};
+  isolate::RunOptions run_options{.backend = options.backend,
+                                  .worker_executable = options.worker,
+                                  .limits = options.limits,
+                                  .sandbox = {.enabled = options.sandbox}};
   try {
     // The worker reads the document itself (a file mapped, a pipe read to its end): its bytes
     // never pass through this process, and the token kills the worker mid-read too.
@@ -240,10 +249,11 @@ int json_stats(const Options& options) {
     if (options.as_json) {
       stats["file"] = name;
       stats["wall_seconds"] = wall;
+      stats["sandboxed"] = options.sandbox;
       // A file name need not be UTF-8: never fail (or print nothing) for it.
       std::printf("%s\n", stats.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
-      print_stats(stats, name, wall, in_process);
+      print_stats(stats, name, wall, in_process, options.sandbox);
     }
     return 0;
   } catch (const isolate::CancelledException& e) {
@@ -254,6 +264,9 @@ int json_stats(const Options& options) {
   } catch (const isolate::ResourceLimitExceeded& e) {
     report(name + ": the parse was stopped: " + e.what());
     return kExitLimit;
+  } catch (const isolate::SandboxViolation& e) {
+    report(name + ": the parse was stopped: " + e.what());
+    return kExitSandboxViolation;
   } catch (const std::invalid_argument& e) {
     report(name + " cannot be parsed: " + e.what());
     return kExitDataError;
@@ -319,11 +332,15 @@ int run_tool(int argc, char** argv) {
   stats->add_option("--memory-limit", memory_limit_text,
                     "Memory the parse may allocate, its input aside: 256M, 2G (at least 16M; exit code 75)");
   stats->add_option("--cpu-limit", cpu_limit_text, "CPU time the parse may use: 500ms, 2s (exit code 75)");
+  bool no_sandbox = false;
+  stats->add_flag("--no-sandbox", no_sandbox,
+                  "Parse without the sandbox (by default the worker reaches no file, network or new process)");
   stats->add_flag("--json", options.as_json, "Print the statistics as JSON");
   stats->footer(
       "Ctrl-C kills the worker at once (exit code 130).\n"
       "Exit codes: 0 ok, 64 usage, 65 malformed JSON, 66 unreadable or too large input, 69 worker could not run,\n"
-      "70 worker crashed or ran out of memory, 75 over --memory-limit or --cpu-limit, 124 timeout, 130 interrupted.");
+      "70 worker crashed or ran out of memory, 75 over --memory-limit or --cpu-limit, 76 killed by the sandbox,\n"
+      "124 timeout, 130 interrupted.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -363,6 +380,14 @@ int run_tool(int argc, char** argv) {
   }
   if (!parse_limits(memory_limit_text, cpu_limit_text, options.limits)) return kExitUsage;
   options.backend = backend_text == "thread" ? isolate::Backend::thread : isolate::Backend::process;
+  // The thread backend parses in this process: there is no worker to sandbox.
+  options.sandbox = !no_sandbox && options.backend == isolate::Backend::process;
+  if (options.sandbox && !isolate::Sandbox::available()) {
+    report(
+        "the sandbox cannot be enforced on this machine (Landlock ABI 3 and seccomp are needed): --no-sandbox "
+        "parses without it");
+    return kExitUnavailable;
+  }
   return json_stats(options);
 }
 

@@ -4,7 +4,9 @@
 // one-shot run or "--isolate-worker=V:FD:PPID:CONTROL:SLOT" for a pool worker: the wire version,
 // the fd of its channel, the parent's pid (the worker exits at once if its parent is already
 // gone) and, for a pool worker, the fd of the pool's control segment and its slot in it. Limits
-// a worker enforces itself follow as ";MEMORY:CPU_MS" (bytes, milliseconds; 0: none).
+// a worker enforces itself follow as ";MEMORY:CPU_MS" (bytes, milliseconds; 0: none), and a
+// sandbox as ";S<network 0|1>" then ":<path in hex>" for each readable path (after the limits,
+// which are then always written).
 // Anything else in argv[1] means "not a worker". Platform-free: the dispatch guard of every build
 // reads kWorkerFlag.
 #pragma once
@@ -14,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -28,19 +31,30 @@ inline constexpr std::uint32_t kWireVersion = 4;
 
 /// Exit statuses of a worker that could not serve (a served job always exits 0, whatever the
 /// job did: its result or error is in the segment).
-inline constexpr int kWorkerExitUsage = 64;          // malformed worker argument
-inline constexpr int kWorkerExitBadSegment = 65;     // segment unreadable or not in `requested` state
-inline constexpr int kWorkerExitOrphaned = 66;       // the parent died before the worker started
-inline constexpr int kWorkerExitNoProcessTree = 67;  // its PID namespace could not be set up
-inline constexpr int kWorkerExitMemoryLimit = 68;    // an allocation failed under Limits::memory_bytes
-inline constexpr int kWorkerExitCpuLimit = 69;       // a job used up Limits::cpu_time
-inline constexpr int kWorkerExitLimitsRefused = 70;  // the kernel refused the worker's limits
+inline constexpr int kWorkerExitUsage = 64;           // malformed worker argument
+inline constexpr int kWorkerExitBadSegment = 65;      // segment unreadable or not in `requested` state
+inline constexpr int kWorkerExitOrphaned = 66;        // the parent died before the worker started
+inline constexpr int kWorkerExitNoProcessTree = 67;   // its PID namespace could not be set up
+inline constexpr int kWorkerExitMemoryLimit = 68;     // an allocation failed under Limits::memory_bytes
+inline constexpr int kWorkerExitCpuLimit = 69;        // a job used up Limits::cpu_time
+inline constexpr int kWorkerExitLimitsRefused = 70;   // the kernel refused the worker's limits
+inline constexpr int kWorkerExitSandboxRefused = 71;  // the kernel refused the worker's sandbox
+// 100 + an index of kSandboxKilledCalls (protocol/sandbox_calls.hpp): the sandbox killed the
+// worker for that call.
 
 /// The limits a worker enforces itself (the parent checks the output's size).
 struct WorkerLimits {
   std::uint64_t memory_bytes = 0;
   std::uint64_t cpu_ms = 0;
   friend bool operator==(const WorkerLimits&, const WorkerLimits&) = default;
+};
+
+/// The sandbox a worker enters before it reads its first request.
+struct WorkerSandbox {
+  bool enabled = false;
+  bool network = false;
+  std::vector<std::string> readable{};  // absolute paths
+  friend bool operator==(const WorkerSandbox&, const WorkerSandbox&) = default;
 };
 
 struct WorkerArgument {
@@ -51,10 +65,52 @@ struct WorkerArgument {
   int control_fd = -1;  // >= 0: a pool worker
   unsigned slot = 0;
   WorkerLimits limits{};
+  WorkerSandbox sandbox{};
 };
 
+namespace worker_argument_detail {
+
+inline void append_hex(std::string& out, std::string_view bytes) {
+  constexpr std::string_view kDigits = "0123456789abcdef";
+  for (const char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    out.append(1, kDigits[byte >> 4]).append(1, kDigits[byte & 15]);
+  }
+}
+
+inline std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.empty() || hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    unsigned char byte = 0;
+    const auto [next, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, byte, 16);
+    if (ec != std::errc() || next != hex.data() + i + 2) return std::nullopt;
+    out.push_back(static_cast<char>(byte));
+  }
+  return out;
+}
+
+/// ";S0" or ";S1" then ":<hex>" per path, without the leading ';'.
+inline bool parse_sandbox(std::string_view text, WorkerSandbox& out) {
+  if (text.size() < 2 || text[0] != 'S' || (text[1] != '0' && text[1] != '1')) return false;
+  out.enabled = true;
+  out.network = text[1] == '1';
+  text.remove_prefix(2);
+  while (!text.empty()) {
+    if (text[0] != ':') return false;
+    text.remove_prefix(1);
+    const auto path = from_hex(text.substr(0, text.find(':')));
+    if (!path || path->find('\0') != std::string::npos) return false;
+    text.remove_prefix(path->size() * 2);
+    out.readable.push_back(*path);
+  }
+  return true;
+}
+
+}  // namespace worker_argument_detail
+
 inline std::string make_worker_argument(int fd, pid_t parent, int control_fd = -1, unsigned slot = 0,
-                                        WorkerLimits limits = {}) {
+                                        WorkerLimits limits = {}, const WorkerSandbox& sandbox = {}) {
   // Built with append: g++ 12 at -O3 misreports a chain of operator+ here (-Wrestrict).
   std::string arg(kWorkerFlag);
   arg.append(std::to_string(kWireVersion))
@@ -63,8 +119,12 @@ inline std::string make_worker_argument(int fd, pid_t parent, int control_fd = -
       .append(":")
       .append(std::to_string(parent));
   if (control_fd >= 0) arg.append(":").append(std::to_string(control_fd)).append(":").append(std::to_string(slot));
-  if (limits != WorkerLimits{}) {
+  if (limits != WorkerLimits{} || sandbox.enabled) {
     arg.append(";").append(std::to_string(limits.memory_bytes)).append(":").append(std::to_string(limits.cpu_ms));
+  }
+  if (sandbox.enabled) {
+    arg.append(sandbox.network ? ";S1" : ";S0");
+    for (const auto& path : sandbox.readable) worker_argument_detail::append_hex(arg.append(":"), path);
   }
   return arg;
 }
@@ -88,9 +148,13 @@ inline std::optional<WorkerArgument> parse_worker_argument(std::string_view arg)
   if (out.valid && p != end) out.valid = field(out.control_fd) && out.control_fd >= 0 && p != end && field(out.slot);
   if (p != end || (end > arg.data() && end[-1] == ':')) out.valid = false;
   if (out.valid && semicolon != std::string_view::npos) {
+    const auto second = arg.find(';', semicolon + 1);
     p = end + 1;
-    end = arg.data() + arg.size();
-    out.valid = field(out.limits.memory_bytes) && p != end && field(out.limits.cpu_ms) && p == end && arg.back() != ':';
+    end = arg.data() + (second == std::string_view::npos ? arg.size() : second);
+    out.valid = field(out.limits.memory_bytes) && p != end && field(out.limits.cpu_ms) && p == end && end[-1] != ':';
+    if (out.valid && second != std::string_view::npos) {
+      out.valid = worker_argument_detail::parse_sandbox(arg.substr(second + 1), out.sandbox);
+    }
   }
   return out;
 }

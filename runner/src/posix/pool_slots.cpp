@@ -141,7 +141,7 @@ void PoolSlots::spawn(std::size_t i) {
     worker->child = std::make_shared<ChildProcess>(
         spawn_worker(options_.worker_executable, worker->channel.fd(),
                      PoolSeat{.control_fd = control_.fd(), .slot = static_cast<unsigned>(i)}, options_.worker_output,
-                     options_.limits));
+                     options_.limits, options_.sandbox));
   } catch (...) {
     spawn_failed(i, current_exception_as_isolate_error("cannot start a pool worker"));
     return;
@@ -218,7 +218,8 @@ void PoolSlots::on_exit(std::size_t i, const std::shared_ptr<PoolWorker>& worker
     if (respawn) begin_spawn(i);
   }
   if (!respawn) mark_broken(start_failure);
-  if (task) fail_task(task, start_failure ? start_failure : worker_ended_error(status, options_.limits));
+  if (task)
+    fail_task(task, start_failure ? start_failure : worker_ended_error(status, options_.limits, options_.sandbox));
   if (respawn) post_spawn(i);
 }
 

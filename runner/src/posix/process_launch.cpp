@@ -78,7 +78,8 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
     std::exception_ptr error;
     try {
       started = std::make_shared<ChildProcess>(spawn_worker(options.worker_executable, channel.fd(), std::nullopt,
-                                                            options.worker_output, options.limits, input_fd));
+                                                            options.worker_output, options.limits, options.sandbox,
+                                                            input_fd));
     } catch (...) {
       error = current_exception_as_isolate_error("cannot start a worker");
     }
@@ -178,7 +179,7 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
       return;
     }
     if (state == ChannelState::attached) {
-      c.fail(worker_ended_error(status, options.limits));
+      c.fail(worker_ended_error(status, options.limits, options.sandbox));
       return;
     }
     bool timed_out;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "posix/worker_environment.hpp"
+#include "protocol/sandbox_calls.hpp"
 #include "protocol/worker_argument.hpp"
 
 namespace isolate::detail {
@@ -25,6 +26,14 @@ std::string seconds_text(std::chrono::nanoseconds d) {
   return std::to_string(std::chrono::duration<double>(d).count()) + " s";
 }
 
+WorkerSandbox worker_sandbox(const Sandbox& sandbox) {
+  WorkerSandbox out{.enabled = sandbox.enabled, .network = sandbox.network};
+  // Absolute: the worker need not resolve them from the same directory (checked to exist by
+  // runs_on_threads, before any worker starts).
+  for (const auto& path : sandbox.readable) out.readable.push_back(std::filesystem::absolute(path).string());
+  return out;
+}
+
 }  // namespace
 
 std::filesystem::path worker_executable(const std::filesystem::path& configured) {
@@ -32,17 +41,18 @@ std::filesystem::path worker_executable(const std::filesystem::path& configured)
 }
 
 ChildProcess spawn_worker(const std::filesystem::path& executable, int channel_fd, std::optional<PoolSeat> seat,
-                          WorkerOutput output, const Limits& limits, int input_fd) {
+                          WorkerOutput output, const Limits& limits, const Sandbox& sandbox, int input_fd) {
   std::vector<int> fds{channel_fd};
   const WorkerLimits worker_limits{.memory_bytes = limits.memory_bytes,
                                    .cpu_ms = static_cast<std::uint64_t>(limits.cpu_time.count())};
+  const auto confined = worker_sandbox(sandbox);
   std::string argument;
   if (seat) {
     fds.push_back(seat->control_fd);
-    argument = make_worker_argument(3, ::getpid(), 4, seat->slot, worker_limits);
+    argument = make_worker_argument(3, ::getpid(), 4, seat->slot, worker_limits, confined);
   } else {
     if (input_fd >= 0) fds.push_back(input_fd);  // kWorkerInputFd
-    argument = make_worker_argument(3, ::getpid(), -1, 0, worker_limits);
+    argument = make_worker_argument(3, ::getpid(), -1, 0, worker_limits, confined);
   }
   // stdin is always /dev/null: a job never reads, or waits for, the host's input.
   const auto stdio = output == WorkerOutput::discard ? Stdio::null : Stdio::null_input;
@@ -71,8 +81,19 @@ std::exception_ptr worker_ended_error(const ExitStatus& status) {
       "status for isolate (Linux < 6.15)"));
 }
 
-std::exception_ptr worker_ended_error(const ExitStatus& status, const Limits& limits) {
+std::exception_ptr worker_ended_error(const ExitStatus& status, const Limits& limits, const Sandbox& sandbox) {
   using Resource = ResourceLimitExceeded::Resource;
+  if (sandbox.enabled) {
+    if (const auto call = status.exit_code ? sandbox_call_of_exit(*status.exit_code) : std::nullopt) {
+      return std::make_exception_ptr(SandboxViolation(std::string(*call)));
+    }
+    // SIGSYS itself: the job blocked or reset it, so the kernel's default action killed the worker.
+    if (status.signal == SIGSYS) return std::make_exception_ptr(SandboxViolation("unknown"));
+    if (status.exit_code == kWorkerExitSandboxRefused) {
+      return std::make_exception_ptr(IsolateError(
+          "isolate: the worker could not enter its sandbox (the kernel refused it: see the worker's stderr)"));
+    }
+  }
   if (limits.memory_bytes != 0 && status.exit_code == kWorkerExitMemoryLimit) {
     return std::make_exception_ptr(ResourceLimitExceeded(Resource::memory, limits.memory_bytes));
   }

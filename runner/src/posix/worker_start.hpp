@@ -27,16 +27,19 @@ inline constexpr int kWorkerInputFd = 4;
 
 /// Starts `executable` as a worker: its channel (`channel_fd`) as fd 3, a pool worker's control
 /// segment or a one-shot worker's input file (`input_fd`, if >= 0) as fd 4, stdin on /dev/null,
-/// stdout and stderr as `output` says. Throws IsolateError (naming the executable and the
-/// reason) when it cannot be started.
+/// stdout and stderr as `output` says; it enforces `limits` and enters `sandbox` itself. Throws
+/// IsolateError (naming the executable and the reason) when it cannot be started.
 [[nodiscard]] ChildProcess spawn_worker(const std::filesystem::path& executable, int channel_fd,
                                         std::optional<PoolSeat> seat, WorkerOutput output, const Limits& limits,
-                                        int input_fd = -1);
+                                        const Sandbox& sandbox, int input_fd = -1);
 
-/// Why a worker that attached ended without a response, as `limits` explain it: an exit code or
-/// signal a limit causes (kWorkerExitMemoryLimit, kWorkerExitCpuLimit, SIGXCPU) is
-/// ResourceLimitExceeded of that limit when it is set; anything else as worker_ended_error.
-[[nodiscard]] std::exception_ptr worker_ended_error(const ExitStatus& status, const Limits& limits);
+/// Why a worker that attached ended without a response, as `limits` and `sandbox` explain it: an
+/// exit code or signal a limit causes (kWorkerExitMemoryLimit, kWorkerExitCpuLimit, SIGXCPU) is
+/// ResourceLimitExceeded of that limit when it is set; under a sandbox, a kill for a call
+/// (kWorkerExitSandboxViolation + its index, or SIGSYS) is SandboxViolation naming it, and
+/// kWorkerExitSandboxRefused an IsolateError; anything else as worker_ended_error.
+[[nodiscard]] std::exception_ptr worker_ended_error(const ExitStatus& status, const Limits& limits,
+                                                    const Sandbox& sandbox);
 
 /// Why a worker that never attached (never became ready) failed its job: it ended first
 /// (`status`), or it was killed after `start_timeout`. The message says what to check.

@@ -27,6 +27,7 @@
 #include "protocol/channel.hpp"
 #include "protocol/pool_control.hpp"
 #include "protocol/worker_argument.hpp"
+#include "sandbox.hpp"
 
 namespace isolate::detail {
 namespace {
@@ -109,6 +110,14 @@ int serve_pool(Channel& channel, PoolSlot& slot, JobLimits& limits) {
   }
 }
 
+/// A sandboxed worker ends here, not by returning to main(): the program's static destructors and
+/// atexit handlers (a sanitizer's leak check among them, which starts a process) must not run
+/// under a filter that kills for what they may do.
+[[noreturn]] void end_sandboxed_worker() noexcept {
+  std::fflush(nullptr);
+  ::_exit(0);
+}
+
 }  // namespace
 
 std::optional<int> serve_if_worker(const char* argument) {
@@ -134,12 +143,18 @@ std::optional<int> serve_if_worker(const char* argument) {
   try {
     auto channel = Channel::adopt(request->fd);
     if (!channel.attach()) return kWorkerExitBadSegment;
-    if (request->control_fd >= 0) {
-      auto slot = PoolSlot::adopt(request->control_fd, request->slot);
-      return serve_pool(channel, slot, limits);
+    std::optional<PoolSlot> slot;
+    if (request->control_fd >= 0) slot.emplace(PoolSlot::adopt(request->control_fd, request->slot));
+    if (request->sandbox.enabled) {
+      if (const auto error = enter_sandbox(request->sandbox); !error.empty()) {
+        std::fprintf(stderr, "isolate worker: cannot enter its sandbox: %s\n", error.c_str());
+        return kWorkerExitSandboxRefused;
+      }
     }
+    if (slot) return serve_pool(channel, *slot, limits);
     limits.begin_job();
     serve(channel, limits);
+    if (request->sandbox.enabled) end_sandboxed_worker();
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "isolate worker: %s\n", e.what());
