@@ -53,8 +53,7 @@ class SandboxOn : public ::testing::TestWithParam<Target> {
       return CancellableIsolate::run(job, std::move(input), {}, {.backend = Backend::process, .sandbox = sandbox});
     }
     if (!pool_) {
-      pool_ = std::make_unique<IsolatePool>(
-          PoolOptions{.workers = 1, .backend = Backend::process, .sandbox = sandbox});
+      pool_ = std::make_unique<IsolatePool>(PoolOptions{.workers = 1, .backend = Backend::process, .sandbox = sandbox});
     }
     return pool_->run(job, std::move(input));
   }
@@ -95,15 +94,15 @@ INSTANTIATE_TEST_SUITE_P(Targets, SandboxOn, ::testing::Values(Target::run, Targ
 TEST_P(SandboxOn, NothingOutsideReadableCanBeWrittenCreatedRemovedOrChanged) {
   const auto secret = (dir_ / "secret").string();
   const auto mode_before = std::filesystem::status(secret).permissions();
-  for (const auto& [what, path] : std::vector<std::pair<std::string, std::string>>{
-           {"write", secret},
-           {"truncate", secret},
-           {"remove", secret},
-           {"rename", secret},
-           {"chmod", secret},
-           {"create", (dir_ / "new").string()},
-           {"mkdir", (dir_ / "newdir").string()},
-           {"symlink", (dir_ / "link").string()}}) {
+  for (const auto& [what, path] :
+       std::vector<std::pair<std::string, std::string>>{{"write", secret},
+                                                        {"truncate", secret},
+                                                        {"remove", secret},
+                                                        {"rename", secret},
+                                                        {"chmod", secret},
+                                                        {"create", (dir_ / "new").string()},
+                                                        {"mkdir", (dir_ / "newdir").string()},
+                                                        {"symlink", (dir_ / "link").string()}}) {
     const auto result = attempt(what, path);
     EXPECT_TRUE(result == "EACCES" || result == "EPERM") << what << " " << path << ": " << result;
   }
@@ -239,9 +238,7 @@ TEST_P(SandboxOn, AJobCannotDisarmTheFilterThroughSigsys) {
   }
 }
 
-TEST_P(SandboxOn, AJobCannotSignalAProcessOutsideItsSandbox) {
-  EXPECT_EQ(attempt("signal-parent"), "EPERM");
-}
+TEST_P(SandboxOn, AJobCannotSignalAProcessOutsideItsSandbox) { EXPECT_EQ(attempt("signal-parent"), "EPERM"); }
 
 TEST_P(SandboxOn, AJobCannotLoosenItsLimitsOrTypeIntoATerminal) {
   EXPECT_EQ(attempt("raise-rlimit"), "EPERM");
@@ -256,8 +253,8 @@ TEST_P(SandboxOn, ThreadsLargeResponsesAndAFileInputStillWork) {
   if (GetParam() == Target::run) {
     const int fd = ::open((dir_ / "secret").c_str(), O_RDONLY | O_CLOEXEC);  // not readable by the job
     ASSERT_GE(fd, 0);
-    auto future = CancellableIsolate::run(echo, FileInput{fd}, {},
-                                          {.backend = Backend::process, .sandbox = {.enabled = true}});
+    auto future =
+        CancellableIsolate::run(echo, FileInput{fd}, {}, {.backend = Backend::process, .sandbox = {.enabled = true}});
     ::close(fd);
     EXPECT_EQ(future.get(), "secret");
   }

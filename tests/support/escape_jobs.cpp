@@ -8,8 +8,8 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <spawn.h>
-#include <sys/mount.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/shm.h>

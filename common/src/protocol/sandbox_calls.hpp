@@ -28,8 +28,7 @@ inline constexpr std::array<std::string_view, 62> kSandboxKilledCalls = {
     "bpf", "perf_event_open", "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load",
     "userfaultfd", "open_by_handle_at", "name_to_handle_at", "keyctl", "add_key", "request_key", "fanotify_init",
     // credentials
-    "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups",
-    "capset",
+    "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups", "capset",
     // the host
     "reboot", "swapon", "swapoff", "acct", "iopl", "ioperm", "settimeofday", "clock_settime", "clock_adjtime",
     "adjtimex", "sethostname", "setdomainname", "syslog", "quotactl", "vhangup", "lookup_dcookie"};

@@ -1,8 +1,8 @@
 // syscall_filter.cpp — the seccomp filter of a sandboxed worker (see syscall_filter.hpp).
 #include "syscall_filter.hpp"
 
-#include <seccomp.h>
 #include <sched.h>
+#include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -55,10 +55,10 @@ int number_of(const char* name) noexcept {
   return number == __NR_SCMP_ERROR ? -1 : number;
 }
 
-constexpr std::array kAttributeChanges = {"chmod",     "fchmod",       "fchmodat",      "chown",    "fchown",
-                                          "lchown",    "fchownat",     "setxattr",      "lsetxattr", "fsetxattr",
-                                          "removexattr", "lremovexattr", "fremovexattr", "utime",    "utimes",
-                                          "utimensat", "futimesat"};
+constexpr std::array kAttributeChanges = {"chmod",       "fchmod",       "fchmodat",     "chown",     "fchown",
+                                          "lchown",      "fchownat",     "setxattr",     "lsetxattr", "fsetxattr",
+                                          "removexattr", "lremovexattr", "fremovexattr", "utime",     "utimes",
+                                          "utimensat",   "futimesat"};
 
 /// System V IPC and POSIX message queues: memory outside RLIMIT_DATA, reachable by no path.
 constexpr std::array kUncountedMemory = {"shmget", "msgget", "semget", "mq_open"};
