@@ -5,11 +5,13 @@
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <string>
 
 #include "protocol/sandbox_calls.hpp"
@@ -25,7 +27,9 @@ int g_clone_number = -1;
 constexpr std::size_t kForkIndex = 1;
 static_assert(kSandboxKilledCalls[kForkIndex] == "fork");
 
-/// Async-signal-safe: a lookup in a filled table and _exit.
+/// Async-signal-safe: a lookup in a filled table and exit_group, called directly: a sanitizer's
+/// _exit runs its at-exit work, which under TSan waits for a lock its fork() interceptor holds
+/// when the trapped call was a fork.
 void on_sigsys(int, siginfo_t* info, void*) {
   std::size_t index = 0;
   if (info->si_syscall == g_clone_number) {
@@ -35,18 +39,43 @@ void on_sigsys(int, siginfo_t* info, void*) {
       if (g_killed_numbers[i] >= 0 && g_killed_numbers[i] == info->si_syscall) index = i;
     }
   }
-  ::_exit(kWorkerExitSandboxViolation + static_cast<int>(index));
+  ::syscall(SYS_exit_group, kWorkerExitSandboxViolation + static_cast<int>(index));
 }
 
+#if defined(__x86_64__)
+/// The kernel's struct sigaction (x86-64), for rt_sigaction called directly.
+struct KernelSigaction {
+  void (*handler)(int, siginfo_t*, void*);
+  unsigned long flags;
+  void (*restorer)();
+  std::uint64_t mask;
+};
+constexpr unsigned long kSaRestorer = 0x04000000;  // <asm/signal.h>; x86-64 requires a restorer
+
+/// The restorer the kernel would return through: on_sigsys never returns.
+void never_returns() { ::syscall(SYS_exit_group, kWorkerExitSandboxViolation); }
+#endif
+
+/// Installs on_sigsys as the kernel's handler of SIGSYS. On x86-64 directly (rt_sigaction), not
+/// through sigaction(): a sanitizer's interceptor would install its own dispatcher instead, which
+/// consults a table the job can change (under TSan, signal(SIGSYS, SIG_IGN) is refused by the
+/// filter but still recorded there, and a trapped fork() then "returns" its own call number).
 bool install_sigsys_handler() noexcept {
+#if defined(__x86_64__)
+  const KernelSigaction action{
+      .handler = on_sigsys, .flags = SA_SIGINFO | kSaRestorer, .restorer = never_returns, .mask = 0};
+  const bool installed = ::syscall(SYS_rt_sigaction, SIGSYS, &action, nullptr, sizeof action.mask) == 0;
+#else
   struct sigaction action {};
   action.sa_sigaction = on_sigsys;
   action.sa_flags = SA_SIGINFO;
   sigemptyset(&action.sa_mask);
+  const bool installed = ::sigaction(SIGSYS, &action, nullptr) == 0;
+#endif
   sigset_t sigsys;
   sigemptyset(&sigsys);
   sigaddset(&sigsys, SIGSYS);
-  return ::sigaction(SIGSYS, &action, nullptr) == 0 && ::sigprocmask(SIG_UNBLOCK, &sigsys, nullptr) == 0;
+  return installed && ::sigprocmask(SIG_UNBLOCK, &sigsys, nullptr) == 0;
 }
 
 /// Resolves `name` on this architecture; -1 when libseccomp does not know it here.
