@@ -22,6 +22,7 @@
 #include "protocol/channel.hpp"
 #include "protocol/layout.hpp"
 #include "protocol/pool_control.hpp"
+#include "protocol/sandbox_filter.hpp"
 #include "protocol/worker_argument.hpp"
 #include "vector_bytes.hpp"
 
@@ -391,7 +392,10 @@ TEST(WorkerArgument, LimitsTravelWithOneShotAndPoolArguments) {
 }
 
 TEST(WorkerArgument, SandboxTravelsWithItsReadablePathsWhateverBytesTheyHold) {
-  const WorkerSandbox sandbox{.enabled = true, .network = true, .readable = {"/etc/hosts", "/tmp/a:b;c d\xff\n"}};
+  const WorkerSandbox sandbox{.enabled = true,
+                              .network = true,
+                              .readable = {"/etc/hosts", "/tmp/a:b;c d\xff\n"},
+                              .filter = std::string("\x00;F:\x01\xff", 6)};
   for (const auto& arg :
        {make_worker_argument(3, 77, -1, 0, {}, sandbox), make_worker_argument(3, 77, 4, 9, {.cpu_ms = 5}, sandbox)}) {
     const auto parsed = parse_worker_argument(arg);
@@ -399,11 +403,31 @@ TEST(WorkerArgument, SandboxTravelsWithItsReadablePathsWhateverBytesTheyHold) {
     EXPECT_TRUE(parsed->valid) << arg;
     EXPECT_EQ(parsed->sandbox, sandbox) << arg;
   }
-  const auto closed = parse_worker_argument(make_worker_argument(3, 77, -1, 0, {}, WorkerSandbox{.enabled = true}));
+  const WorkerSandbox closed_sandbox{.enabled = true, .filter = "program"};
+  const auto closed = parse_worker_argument(make_worker_argument(3, 77, -1, 0, {}, closed_sandbox));
   ASSERT_TRUE(closed.has_value());
   EXPECT_TRUE(closed->valid);
-  EXPECT_EQ(closed->sandbox, WorkerSandbox{.enabled = true});
+  EXPECT_EQ(closed->sandbox, closed_sandbox);
   EXPECT_EQ(parse_worker_argument(make_worker_argument(3, 77))->sandbox, WorkerSandbox{});
+}
+
+TEST(SandboxFilter, RoundTripsAndRefusesWhatItCannotLoad) {
+  CompiledFilter filter;
+  filter.killed_numbers.assign(kSandboxKilledCalls.size(), -1);
+  filter.killed_numbers[1] = 57;
+  filter.clone_number = 56;
+  filter.program = std::string(3 * kFilterInstructionBytes, '\x06');
+  const auto decoded = decode_filter(encode_filter(filter));
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->killed_numbers, filter.killed_numbers);
+  EXPECT_EQ(decoded->clone_number, 56);
+  EXPECT_EQ(decoded->program, filter.program);
+  const auto bytes = encode_filter(filter);
+  EXPECT_FALSE(decode_filter(bytes.substr(0, bytes.size() - 1)).has_value()) << "a truncated instruction";
+  EXPECT_FALSE(decode_filter(bytes.substr(0, bytes.size() - filter.program.size())).has_value()) << "no program";
+  EXPECT_FALSE(decode_filter(bytes.substr(0, 10)).has_value());
+  filter.killed_numbers.pop_back();
+  EXPECT_FALSE(decode_filter(encode_filter(filter)).has_value()) << "another table";
 }
 
 TEST(WorkerArgument, OtherArgumentsAreNotWorkerArguments) {

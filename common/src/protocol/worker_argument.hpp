@@ -5,8 +5,9 @@
 // the fd of its channel, the parent's pid (the worker exits at once if its parent is already
 // gone) and, for a pool worker, the fd of the pool's control segment and its slot in it. Limits
 // a worker enforces itself follow as ";MEMORY:CPU_MS" (bytes, milliseconds; 0: none), and a
-// sandbox as ";S<network 0|1>" then ":<path in hex>" for each readable path (after the limits,
-// which are then always written).
+// sandbox as ";S<network 0|1>" then ":<path in hex>" for each readable path, then ";F<its
+// compiled seccomp filter in hex>" (protocol/sandbox_filter.hpp), after the limits, which are
+// then always written.
 // Anything else in argv[1] means "not a worker". Platform-free: the dispatch guard of every build
 // reads kWorkerFlag.
 #pragma once
@@ -54,6 +55,7 @@ struct WorkerSandbox {
   bool enabled = false;
   bool network = false;
   std::vector<std::string> readable{};  // absolute paths
+  std::string filter{};                 // encode_filter() bytes
   friend bool operator==(const WorkerSandbox&, const WorkerSandbox&) = default;
 };
 
@@ -90,12 +92,17 @@ inline std::optional<std::string> from_hex(std::string_view hex) {
   return out;
 }
 
-/// ";S0" or ";S1" then ":<hex>" per path, without the leading ';'.
+/// "S0" or "S1", ":<hex>" per path, then ";F<hex>" (the filter).
 inline bool parse_sandbox(std::string_view text, WorkerSandbox& out) {
   if (text.size() < 2 || text[0] != 'S' || (text[1] != '0' && text[1] != '1')) return false;
   out.enabled = true;
   out.network = text[1] == '1';
-  text.remove_prefix(2);
+  const auto filter_at = text.find(";F");
+  if (filter_at == std::string_view::npos) return false;
+  const auto filter = from_hex(text.substr(filter_at + 2));
+  if (!filter) return false;
+  out.filter = *filter;
+  text = text.substr(2, filter_at - 2);
   while (!text.empty()) {
     if (text[0] != ':') return false;
     text.remove_prefix(1);
@@ -125,6 +132,7 @@ inline std::string make_worker_argument(int fd, pid_t parent, int control_fd = -
   if (sandbox.enabled) {
     arg.append(sandbox.network ? ";S1" : ";S0");
     for (const auto& path : sandbox.readable) worker_argument_detail::append_hex(arg.append(":"), path);
+    worker_argument_detail::append_hex(arg.append(";F"), sandbox.filter);
   }
   return arg;
 }

@@ -14,6 +14,7 @@
 #include "posix/worker_environment.hpp"
 #include "protocol/sandbox_calls.hpp"
 #include "protocol/worker_argument.hpp"
+#include "syscall_filter.hpp"
 
 namespace isolate::detail {
 namespace {
@@ -28,6 +29,8 @@ std::string seconds_text(std::chrono::nanoseconds d) {
 
 WorkerSandbox worker_sandbox(const Sandbox& sandbox) {
   WorkerSandbox out{.enabled = sandbox.enabled, .network = sandbox.network};
+  if (!sandbox.enabled) return out;
+  out.filter = compiled_syscall_filter(sandbox.network);
   // Absolute: the worker need not resolve them from the same directory (checked to exist by
   // runs_on_threads, before any worker starts).
   for (const auto& path : sandbox.readable) out.readable.push_back(std::filesystem::absolute(path).string());

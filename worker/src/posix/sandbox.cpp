@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "filter_loading.hpp"
 #include "posix/fd.hpp"
 #include "posix/landlock.hpp"
-#include "syscall_filter.hpp"
 
 namespace isolate::detail {
 namespace {
@@ -62,7 +62,7 @@ std::string restrict_file_system(const WorkerSandbox& sandbox) {
 std::string enter_sandbox(const WorkerSandbox& sandbox) {
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return failed("prctl(PR_SET_NO_NEW_PRIVS)");
   if (auto error = restrict_file_system(sandbox); !error.empty()) return error;
-  if (!install_syscall_filter(sandbox.network)) return failed("seccomp");
+  if (!load_syscall_filter(sandbox.filter)) return failed("seccomp");
   return {};
 }
 

@@ -10,7 +10,8 @@ namespace isolate::detail {
 /// Confines this worker process for good, before it reads its first request: no_new_privs, a
 /// Landlock domain in which only `sandbox.readable` can be read (nothing written, created or
 /// removed anywhere; without `network`, no TCP bind or connect; no signals or abstract UNIX
-/// sockets outside the domain), then the seccomp filter of syscall_filter.hpp. Returns an empty
+/// sockets outside the domain), then the seccomp filter the parent compiled (`sandbox.filter`:
+/// runner/src/posix/syscall_filter.hpp). Returns an empty
 /// string on success, else what the kernel refused (the worker must then not serve).
 /// Landlock confines the calling thread and the threads it starts: call it before the job starts
 /// any.

@@ -1,11 +1,13 @@
-// syscall_filter.hpp — the seccomp filter of a sandboxed worker (internal).
+// syscall_filter.hpp — the seccomp filter of a sandboxed worker, compiled by the parent (internal).
 #pragma once
+
+#include <string>
 
 namespace isolate::detail {
 
-/// Loads the worker's seccomp filter (libseccomp) on every thread of the process, after a SIGSYS
-/// handler that ends the worker with kWorkerExitSandboxViolation + the call's index in
-/// kSandboxKilledCalls. The policy (README, "Untrusted input"):
+/// The sandbox's seccomp filter for this architecture, compiled with libseccomp once per process
+/// and `network` value (thread-safe), encoded for the worker argument (encode_filter). The policy
+/// (README, "Untrusted input"):
 /// - killed (SIGSYS): the calls of kSandboxKilledCalls, and `clone` without CLONE_THREAD
 ///   (reported as "fork"); threads stay allowed;
 /// - EPERM: changing a file's mode, owner, times or extended attributes (which Landlock does not
@@ -16,7 +18,7 @@ namespace isolate::detail {
 ///   io_uring_setup (whose operations would bypass this filter);
 /// - EACCES: socket(), unless `network` (socketpair still works);
 /// - another architecture's system calls (int 0x80) kill the worker.
-/// Needs no_new_privs set. Returns false (errno set) if the kernel refused it.
-[[nodiscard]] bool install_syscall_filter(bool network) noexcept;
+/// Throws IsolateError if libseccomp cannot build it.
+[[nodiscard]] const std::string& compiled_syscall_filter(bool network);
 
 }  // namespace isolate::detail
