@@ -30,7 +30,9 @@ inline constexpr std::size_t kFilterInstructionBytes = 8;
 
 inline std::string encode_filter(const CompiledFilter& filter) {
   std::string out;
-  const auto put = [&out](const auto value) { out.append(reinterpret_cast<const char*>(&value), sizeof value); };  // NOLINT
+  const auto put = [&out](const auto value) {
+    out.append(reinterpret_cast<const char*>(&value), sizeof value);
+  };  // NOLINT
   put(static_cast<std::uint32_t>(filter.killed_numbers.size()));
   for (const auto number : filter.killed_numbers) put(number);
   put(filter.clone_number);

@@ -91,7 +91,8 @@ bool load_syscall_filter(std::string_view compiled) noexcept {
   if (!install_sigsys_handler()) return false;
   sock_fprog program{};
   program.len = static_cast<unsigned short>(filter->program.size() / kFilterInstructionBytes);
-  program.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(filter->program.data()));  // NOLINT: the kernel's API
+  program.filter =
+      reinterpret_cast<sock_filter*>(const_cast<char*>(filter->program.data()));  // NOLINT: the kernel's API
   return ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &program) == 0;
 }
 
