@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds isolate and runs every test:
 #   1. the unit, integration and fault suites under AddressSanitizer + UndefinedBehaviorSanitizer,
-#   2. every suite under ThreadSanitizer (stress and fault: concurrent runs, cancel storms, races),
+#   2. the concurrency suites under ThreadSanitizer: integration (real workers, pools, supervisors),
+#      stress (concurrent runs, token races) and fault (cancel storms, crashes, a killed parent),
 #   3. the suites in a build without the process backend (the thread fallback of other platforms),
 #   4. libFuzzer on the protocol's decoders and the codec round trip (clang), a bounded run each,
 #   5. the normal build (warnings as errors) with every suite, the tools, the examples, the
@@ -34,9 +35,9 @@ cmake --build --preset asan -j "$JOBS" --target isolate_tests
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:handle_abort=0:$SIGNALS UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --preset asan -j "$JOBS"
 
-section "ThreadSanitizer: every suite (stress and fault are the concurrency ones)"
+section "ThreadSanitizer: the concurrency suites (integration, stress, fault)"
 configure tsan
-cmake --build --preset tsan -j "$JOBS" --target isolate_tests
+cmake --build --preset tsan -j "$JOBS" --target isolate_integration_tests isolate_stress_tests isolate_fault_tests
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:$SIGNALS:suppressions=$PWD/tests/tsan.supp" \
   ctest --preset tsan -j "$JOBS"
 
