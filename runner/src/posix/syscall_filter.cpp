@@ -112,9 +112,12 @@ class FilterBuilder {
 }  // namespace
 
 const std::string& compiled_syscall_filter(bool network) {
+  if (network) {
+    static const std::string open = encode_filter(FilterBuilder().build(true));
+    return open;
+  }
   static const std::string closed = encode_filter(FilterBuilder().build(false));
-  static const std::string open = encode_filter(FilterBuilder().build(true));
-  return network ? open : closed;
+  return closed;
 }
 
 }  // namespace isolate::detail
