@@ -135,6 +135,38 @@ TEST_P(SandboxOn, ReadableDirectoriesAndFilesCanBeReadButNotWritten) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "new"));
 }
 
+/// The process's working directory for the scope, then the one before.
+class WorkingDirectory {
+ public:
+  explicit WorkingDirectory(const std::filesystem::path& path) : previous_(std::filesystem::current_path()) {
+    std::filesystem::current_path(path);
+  }
+  ~WorkingDirectory() {
+    std::error_code ignored;
+    std::filesystem::current_path(previous_, ignored);
+  }
+  WorkingDirectory(const WorkingDirectory&) = delete;
+  WorkingDirectory& operator=(const WorkingDirectory&) = delete;
+
+ private:
+  std::filesystem::path previous_;
+};
+
+TEST_P(SandboxOn, RelativeReadablePathsAreTheCallersEvenIfItChangesDirectoryLater) {
+  const json read_secret{{"try", "read"}, {"path", (dir_ / "secret").string()}};
+  std::future<std::string> first;
+  {
+    WorkingDirectory in_dir(dir_.path());
+    first = start(escape_attempt, read_secret, {.enabled = true, .readable = {"secret"}});
+  }
+  WorkingDirectory elsewhere("/");  // a run's worker still starting, or a pool's next one, starts from here
+  EXPECT_EQ(first.get(), "ok:secret");
+  if (pool_) {  // the worker the pool starts after this one is killed
+    EXPECT_THROW((void)attempt("fork"), SandboxViolation);
+    EXPECT_EQ(start(escape_attempt, read_secret).get(), "ok:secret");
+  }
+}
+
 /// A TCP listener and a UDP socket on 127.0.0.1 that record whether anything reached them.
 class LoopbackServer {
  public:

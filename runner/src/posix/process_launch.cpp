@@ -213,6 +213,7 @@ ProcessLaunch::ProcessLaunch(std::shared_ptr<Impl> impl) noexcept : impl_(std::m
 ProcessLaunch::~ProcessLaunch() = default;
 
 std::shared_ptr<ProcessLaunch> ProcessLaunch::create(const JobRequest& request, RunOptions options) {
+  resolve_readable_paths(options.sandbox);
   auto channel = Channel::create(request.size_hint);
   if (!request.input_file) {
     channel.write_request(request.job, request.input_tag, request.write_input);

@@ -34,6 +34,7 @@
 #include "response.hpp"
 #include "runner_error.hpp"
 #include "supervisor.hpp"
+#include "worker_start.hpp"
 
 namespace isolate::detail {
 namespace {
@@ -398,7 +399,9 @@ class ProcessPoolCore final : public PoolCore, public PoolSlots {
 }  // namespace
 
 std::shared_ptr<PoolCore> make_process_pool_core(std::size_t workers, const PoolOptions& options) {
-  auto core = std::make_shared<ProcessPoolCore>(workers, options);
+  PoolOptions resolved = options;
+  resolve_readable_paths(resolved.sandbox);
+  auto core = std::make_shared<ProcessPoolCore>(workers, resolved);
   core->start();
   return core;
 }

@@ -31,13 +31,15 @@ WorkerSandbox worker_sandbox(const Sandbox& sandbox) {
   WorkerSandbox out{.enabled = sandbox.enabled, .network = sandbox.network};
   if (!sandbox.enabled) return out;
   out.filter = compiled_syscall_filter(sandbox.network);
-  // Absolute: the worker need not resolve them from the same directory (checked to exist by
-  // runs_on_threads, before any worker starts).
-  for (const auto& path : sandbox.readable) out.readable.push_back(std::filesystem::absolute(path).string());
+  for (const auto& path : sandbox.readable) out.readable.push_back(path.string());  // absolute already
   return out;
 }
 
 }  // namespace
+
+void resolve_readable_paths(Sandbox& sandbox) {
+  for (auto& path : sandbox.readable) path = std::filesystem::absolute(path);
+}
 
 std::filesystem::path worker_executable(const std::filesystem::path& configured) {
   return configured.empty() ? std::filesystem::path("/proc/self/exe") : configured;

@@ -25,6 +25,11 @@ struct PoolSeat {
 /// The fd a one-shot worker finds its input file at (FileInput), when it has one.
 inline constexpr int kWorkerInputFd = 4;
 
+/// Makes each of `sandbox.readable` absolute, against the current directory: called where run()
+/// or a pool takes its options, in the caller's thread, so a worker started later (a pool's
+/// replacement) reads the same paths whatever the process's directory is by then.
+void resolve_readable_paths(Sandbox& sandbox);
+
 /// Starts `executable` as a worker: its channel (`channel_fd`) as fd 3, a pool worker's control
 /// segment or a one-shot worker's input file (`input_fd`, if >= 0) as fd 4, stdin on /dev/null,
 /// stdout and stderr as `output` says; it enforces `limits` and enters `sandbox` itself. Throws
