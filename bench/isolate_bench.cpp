@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "interleaved.hpp"
 #include "json_document.hpp"
 
 extern char** environ;
@@ -38,6 +39,8 @@ extern char** environ;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using isolate::bench::Interleaved;
+using isolate::bench::seconds_of;
 using namespace std::chrono_literals;
 
 isolate::Job<std::string, std::string> noop("bench.noop", [](const std::string& s) { return s; });
@@ -140,61 +143,6 @@ void BM_Rss(benchmark::State& state) {
 BENCHMARK(BM_Rss)->Iterations(1);  // first: before any large payload grows the heaps
 
 // ---- interleaved comparisons ----------------------------------------------------------------
-
-/// Measures several ways of doing one thing in turn, one sample each per iteration (ours, then
-/// the baseline, alternating), so that a noisy moment of the machine hits them all alike; reports
-/// each one's median ("<name>_us") and its ratio to the first, the baseline ("<name>_x").
-class Interleaved {
- public:
-  /// `sample` does the operation once and returns the seconds that count (its own setup aside).
-  void add(std::string name, std::function<double()> sample) {
-    ways_.push_back({std::move(name), std::move(sample), {}});
-  }
-
-  /// Records one sample of a side figure (page faults, say): reported as its median, "<key>".
-  void note(const std::string& key, double value) { notes_[key].push_back(value); }
-
-  void run(benchmark::State& state) {
-    for (auto _ : state) {
-      double total = 0;
-      for (auto& way : ways_) {
-        way.seconds.push_back(way.sample());
-        total += way.seconds.back();
-      }
-      state.SetIterationTime(total);
-    }
-    const double baseline = median(ways_.front().seconds);
-    for (auto& way : ways_) {
-      const double m = median(way.seconds);
-      state.counters[way.name + "_us"] = m * 1e6;
-      if (&way != &ways_.front()) state.counters[way.name + "_x"] = baseline > 0 ? m / baseline : 0;
-    }
-    for (auto& [key, values] : notes_) state.counters[key] = median(values);
-  }
-
- private:
-  struct Way {
-    std::string name;
-    std::function<double()> sample;
-    std::vector<double> seconds;
-  };
-  static double median(std::vector<double> seconds) {
-    if (seconds.empty()) return 0;
-    std::sort(seconds.begin(), seconds.end());
-    const auto mid = seconds.size() / 2;
-    return seconds.size() % 2 == 1 ? seconds[mid] : (seconds[mid - 1] + seconds[mid]) / 2;
-  }
-  std::vector<Way> ways_;
-  std::map<std::string, std::vector<double>> notes_;
-};
-
-/// The seconds `operation` takes.
-template <class Operation>
-double seconds_of(Operation&& operation) {
-  const auto t0 = Clock::now();
-  benchmark::DoNotOptimize(operation());
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 // A cold run of a trivial job (spawn, attach, answer, reap) beside a raw posix_spawn + exec +
 // waitpid of this same executable.

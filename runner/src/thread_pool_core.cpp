@@ -108,6 +108,22 @@ class ThreadPoolCore final : public PoolCore, public std::enable_shared_from_thi
     task->stop.request_stop();
   }
 
+  /// Runs `task` here, its progress watched while it runs.
+  static void run(PoolTask& task) {
+    ProgressCell* cell = nullptr;
+    if (task.progress) {
+      try {
+        task.progress->watch(task.progress->own_cell());
+        cell = task.progress->own_cell();
+      } catch (...) {
+        if (task.completion.claim()) task.completion.fail(std::current_exception());  // no timer thread
+        return;
+      }
+    }
+    JobContext context(task.stop.get_token(), 0, cell);
+    task.run_here(context);
+  }
+
   void loop() {
     std::unique_lock lock(mutex_);
     for (;;) {
@@ -117,8 +133,7 @@ class ThreadPoolCore final : public PoolCore, public std::enable_shared_from_thi
       queue_.pop_front();
       running_.push_back(task);
       lock.unlock();
-      JobContext context(task->stop.get_token());
-      task->run_here(context);
+      run(*task);
       lock.lock();
       std::erase(running_, task);
     }

@@ -279,6 +279,21 @@ Job<std::string, std::string> wait_for_stop("test.wait-for-stop", [](const std::
   return std::string("stopped");
 });
 
+Job<nlohmann::json, std::string> report_progress("test.report-progress", [](const nlohmann::json& input,
+                                                                            JobContext& context) {
+  const auto total = input.at("total").get<std::uint64_t>();
+  const auto pause = std::chrono::microseconds(input.value("sleep_us", 0));
+  for (std::uint64_t done = 1; done <= total; ++done) {
+    context.report_progress(done, total);
+    if (pause.count() > 0) std::this_thread::sleep_for(pause);
+  }
+  if (input.at("then") == "wait") {
+    while (!context.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return std::string("stopped");
+  }
+  return "reported " + std::to_string(total);
+});
+
 /// How a job that plays a broken worker corrupts its channel (fd 3).
 enum class Scribble { response_past_the_segment, bad_magic };
 

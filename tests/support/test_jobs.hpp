@@ -74,7 +74,11 @@ extern std::string_view preset_output;                          // what returns_
 extern Job<std::string_view, std::string_view> returns_preset;  // returns preset_output (unit tests)
 extern Job<std::string, std::string> wait_for_stop;             // thread backend: returns as soon as stop is requested
 extern std::atomic<int> wait_for_stop_started;                  // thread backend: counts wait_for_stop calls begun
-extern Job<std::string, std::string> corrupt_response;          // claims a response larger than the segment
+extern Job<std::string, std::string> corrupt_response;
+/// Progress: input {"total": N, "then": "wait" | "return", "sleep_us": S}: reports done = 1..N of
+/// N (sleeping S µs after each), then "wait" holds there until stopped (thread backend) or killed
+/// (process), or "return" returns "reported N".
+extern Job<nlohmann::json, std::string> report_progress;  // claims a response larger than the segment
 /// Dies (or fails) the way its input names: "segv" (a real null write), "stack-overflow",
 /// "abort", "terminate" (an exception out of a noexcept function), "bus", "fpe", "ill", "kill"
 /// (SIGKILL to itself, as the OOM killer would), "exit-0" / "exit-3" (exit without a result),

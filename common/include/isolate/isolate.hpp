@@ -10,5 +10,6 @@
 #include <isolate/isolate_pool.hpp>
 #include <isolate/job.hpp>
 #include <isolate/job_context.hpp>
+#include <isolate/progress.hpp>
 #include <isolate/run_options.hpp>
 #include <isolate/worker.hpp>

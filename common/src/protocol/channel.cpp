@@ -94,6 +94,8 @@ void Channel::write_request(std::string_view job, std::string_view input_tag, co
   publish(writer, static_cast<std::uint32_t>(SegmentState::requested));
 }
 
+ProgressCell& Channel::progress() noexcept { return header_of(memory_).progress; }
+
 void Channel::allow_attach() noexcept { header_of(memory_).watched.publish(1); }
 
 ChannelState Channel::state() noexcept {

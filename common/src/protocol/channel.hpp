@@ -16,6 +16,7 @@
 #pragma once
 
 #include <isolate/detail/byte_writer.hpp>
+#include <isolate/detail/progress_cell.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -77,6 +78,9 @@ class Channel {
   Channel() = default;
   /// The memfd, to pass to the worker.
   [[nodiscard]] int fd() const noexcept { return memory_.fd(); }
+  /// Where a one-shot run's job reports its progress (in the header: its address stays put until
+  /// the segment is remapped, which the parent does only to read the response).
+  [[nodiscard]] ProgressCell& progress() noexcept;
   /// The segment itself (the protocol's tests look inside).
   [[nodiscard]] SharedMemory& memory() noexcept { return memory_; }
 

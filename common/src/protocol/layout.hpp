@@ -18,6 +18,8 @@
 // worker (see PoolControl).
 #pragma once
 
+#include <isolate/detail/progress_cell.hpp>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +47,8 @@ struct alignas(64) SegmentHeader {
   /// attaches. So a worker can never end before the parent can learn how it ended (with SIGCHLD
   /// ignored, a child that exits before its pidfd is opened is reaped by the kernel unseen).
   WakeWord watched;
+  /// A one-shot run's job reports its progress here (JobContext::report_progress).
+  ProgressCell progress;
 };
 static_assert(sizeof(SegmentHeader) == 64);
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
@@ -61,7 +65,9 @@ struct alignas(64) SlotControl {
   WakeWord request;                         // parent publishes the request's sequence number
   std::atomic<std::uint32_t> response_seq;  // worker: the sequence number it answered last
   std::atomic<std::uint32_t> worker_ready;  // worker: 1 once it serves
+  ProgressCell progress;                    // the running job's progress; parent resets it per job
 };
+static_assert(sizeof(SlotControl) == 64);
 
 /// What a worker rings after each response; the pool's dispatcher waits on it.
 struct alignas(64) Doorbell {

@@ -36,6 +36,8 @@ std::uint32_t PoolControl::wait_bell(std::uint32_t seen, std::chrono::nanosecond
 
 std::uint32_t PoolControl::bell() noexcept { return doorbell_of(memory_).bell.value.load(std::memory_order_acquire); }
 
+ProgressCell& PoolControl::progress(std::size_t i) noexcept { return slot_control(memory_, i).progress; }
+
 void PoolControl::ring() noexcept { doorbell_of(memory_).bell.ring(); }
 
 PoolSlot PoolSlot::adopt(int fd, std::size_t slot) {
@@ -54,6 +56,8 @@ std::uint32_t PoolSlot::wait_request(std::uint32_t seen, std::chrono::nanosecond
                                      std::chrono::nanoseconds timeout) noexcept {
   return slot_control(memory_, slot_).request.wait_change(seen, Spin{.duration = spin, .yield = true}, timeout);
 }
+
+ProgressCell& PoolSlot::progress() noexcept { return slot_control(memory_, slot_).progress; }
 
 void PoolSlot::answer(std::uint32_t seq) noexcept {
   slot_control(memory_, slot_).response_seq.store(seq, std::memory_order_release);

@@ -17,6 +17,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <isolate/detail/progress_cell.hpp>
+
 #include "posix/futex.hpp"
 #include "posix/shared_memory.hpp"
 
@@ -46,6 +48,8 @@ class PoolControl {
   [[nodiscard]] std::uint32_t wait_bell(std::uint32_t seen, std::chrono::nanoseconds spin,
                                         std::chrono::nanoseconds timeout) noexcept;
   [[nodiscard]] std::uint32_t bell() noexcept;
+  /// Where the job of slot i reports its progress (a fixed address while the pool lives).
+  [[nodiscard]] ProgressCell& progress(std::size_t i) noexcept;
   /// Wakes the dispatcher (a job was sent, or the pool shuts down).
   void ring() noexcept;
 
@@ -66,6 +70,8 @@ class PoolSlot {
   /// polls), at most `timeout` (negative: no limit). Returns its number, or `seen` on timeout.
   [[nodiscard]] std::uint32_t wait_request(std::uint32_t seen, std::chrono::nanoseconds spin,
                                            std::chrono::nanoseconds timeout) noexcept;
+  /// Where this worker's jobs report their progress.
+  [[nodiscard]] ProgressCell& progress() noexcept;
   /// Request `seq` is answered (its response is published in the channel): rings the doorbell.
   void answer(std::uint32_t seq) noexcept;
 

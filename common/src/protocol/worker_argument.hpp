@@ -27,8 +27,9 @@ inline constexpr std::string_view kWorkerFlag = "--isolate-worker=";
 
 /// The version of the protocol both sides must speak: of the argument, the channel's layout and
 /// its records. 2: in-place responses; 3: the channel's `watched` word; 4: a request's input kind
-/// (bytes, or a file the worker reads); 5: the sandbox and its compiled filter in the argument.
-inline constexpr std::uint32_t kWireVersion = 5;
+/// (bytes, or a file the worker reads); 5: the sandbox and its compiled filter in the argument;
+/// 6: progress cells in the channel's header and the pool's control slots.
+inline constexpr std::uint32_t kWireVersion = 6;
 
 /// Exit statuses of a worker that could not serve (a served job always exits 0, whatever the
 /// job did: its result or error is in the segment).

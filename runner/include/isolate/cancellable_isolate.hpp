@@ -13,6 +13,7 @@
 
 #include <isolate/cancellation_token.hpp>
 #include <isolate/detail/byte_views.hpp>
+#include <isolate/detail/cancellable_result.hpp>
 #include <isolate/file_input.hpp>
 #include <isolate/job.hpp>
 #include <isolate/run_options.hpp>
@@ -27,10 +28,12 @@ namespace detail {
 /// CancellableIsolate::run's work (cancellable_isolate-inl.hpp).
 template <class In, class Out, class Input>
 std::future<typename Job<In, Out>::Result> start_run(const Job<In, Out>& job, Input&& input,
-                                                     const CancellationToken& token, RunOptions options);
+                                                     const CancellationToken& token, RunOptions options,
+                                                     ResultHooks hooks = {});
 template <class In, class Out>
 std::future<typename Job<In, Out>::Result> start_file_run(const Job<In, Out>& job, FileInput input,
-                                                          const CancellationToken& token, RunOptions options);
+                                                          const CancellationToken& token, RunOptions options,
+                                                          ResultHooks hooks = {});
 }  // namespace detail
 
 /// Runs jobs in worker processes. See run().
@@ -46,7 +49,8 @@ class CancellableIsolate {
   /// - WorkerCrashed: the worker died without a result (signal or exit code);
   /// - IsolateError: the worker could not be started, did not attach within
   ///   options.start_timeout (main() lacks run_worker_if_requested? wrong binary?), or sent back
-  ///   data that does not decode.
+  ///   data that does not decode;
+  /// - the exception of options.on_progress, if it threw: the run ends as if cancelled.
   /// Once the future is ready, no process of this run remains. The token is held (a temporary
   /// TimeoutCancellationToken still fires) and its registration is dropped before the future is
   /// ready. On Backend::thread the job runs on a library thread instead: cancelling completes the

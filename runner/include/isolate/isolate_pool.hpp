@@ -15,6 +15,10 @@
 
 namespace isolate {
 
+namespace detail {
+struct PoolAccess;  // async_run's way in (asio.hpp)
+}  // namespace detail
+
 /// A pool of warm workers. Workers start once (in the constructor, in the background) and are
 /// reused: a job goes to an idle worker over its shared-memory channel; jobs beyond the free
 /// workers wait in a FIFO queue, and a queued job whose token fires leaves the queue without
@@ -44,6 +48,20 @@ class IsolatePool {
     return submit(job, std::move(input), std::move(token));
   }
 
+  /// run() with the job's progress reports delivered to `on_progress`, as RunOptions::on_progress
+  /// describes (a report is read only while the job runs on a worker, not while it is queued).
+  template <class In, class Out>
+  [[nodiscard]] std::future<typename Job<In, Out>::Result> run(const Job<In, Out>& job, std::type_identity_t<In> input,
+                                                               CancellationToken token, ProgressCallback on_progress) {
+    std::shared_ptr<detail::ProgressWatch> watch;
+    try {
+      watch = detail::ProgressWatch::create(std::move(on_progress));
+    } catch (const std::bad_alloc&) {
+      return detail::failed_future<typename Job<In, Out>::Result>(std::current_exception());
+    }
+    return submit(job, std::move(input), std::move(token), {.progress = std::move(watch)});
+  }
+
   /// run() for a job with a view input, handing over the viewed buffer itself: the buffer is
   /// always consumed (moved from). The pool keeps it (a queued job needs no copy of it) until the
   /// output arrives; on the process backend, when the output is of the same type and fills at
@@ -60,26 +78,33 @@ class IsolatePool {
   [[nodiscard]] std::size_t size() const noexcept { return core_->size(); }
 
  private:
+  friend struct detail::PoolAccess;
+
   template <class In, class Out, class Input>
-  std::future<typename Job<In, Out>::Result> submit(const Job<In, Out>& job, Input&& input, CancellationToken token) {
+  std::future<typename Job<In, Out>::Result> submit(const Job<In, Out>& job, Input&& input, CancellationToken token,
+                                                    detail::RunExtras extras = {}) {
     using Result = typename Job<In, Out>::Result;
     std::shared_ptr<detail::InputHolder<In>> holder;
     try {
       holder = std::make_shared<detail::InputHolder<In>>(std::forward<Input>(input));
     } catch (const std::bad_alloc&) {
-      return detail::failed_future<Result>(std::current_exception());
+      return detail::failed_future<Result>(std::current_exception(), extras.hooks);
     }
-    if (auto e = detail::undispatched_worker_error()) return detail::failed_future<Result>(e);
-    if (auto e = token.exception()) return detail::failed_future<Result>(e);
+    if (auto e = detail::undispatched_worker_error()) return detail::failed_future<Result>(e, extras.hooks);
+    if (auto e = token.exception()) return detail::failed_future<Result>(e, extras.hooks);
     auto task = std::make_shared<detail::PoolTask>();
     std::weak_ptr<detail::PoolCore> core = core_;
     std::weak_ptr<detail::PoolTask> weak_task = task;
-    auto result = detail::CancellableResult<Result>::create([core, weak_task] {
-      auto c = core.lock();
-      auto t = weak_task.lock();
-      if (c && t) c->cancel(t);
-    });
+    auto result = detail::CancellableResult<Result>::create(
+        [core, weak_task] {
+          auto c = core.lock();
+          auto t = weak_task.lock();
+          if (c && t) c->cancel(t);
+        },
+        extras.result_hooks());
+    detail::fail_on_callback_error(extras.progress.get(), result);
     auto future = result->get_future();
+    task->progress = std::move(extras.progress);
     task->job = job.name();
     task->tag = detail::Codec<In>::tag;
     task->own_input = [holder] { holder->own(); };

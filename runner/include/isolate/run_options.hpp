@@ -2,6 +2,7 @@
 #pragma once
 
 #include <isolate/limits.hpp>
+#include <isolate/progress.hpp>
 #include <isolate/sandbox.hpp>
 
 #include <chrono>
@@ -38,6 +39,15 @@ struct RunOptions {
   Limits limits{};
   /// What the worker may reach (see Sandbox); off by default.
   Sandbox sandbox{};
+  /// Receives the job's progress reports (JobContext::report_progress), on both backends: the
+  /// latest report, read about every 25 ms, on a library thread; never two calls at once for
+  /// the run, `done` never decreasing, and no call once the run's future is ready (the run's end
+  /// waits for a call in progress). Keep it short, and never wait in it for a run to end (its
+  /// own run's end waits for it). If it throws, it is not called again and the run ends as if
+  /// cancelled (the worker is killed and reaped) with the callback's exception in its future.
+  /// A callback that cancels its own run's token may still be running when that future becomes
+  /// ready: let it hold what it uses (a copy of the token), not references to the caller's locals.
+  ProgressCallback on_progress{};
 };
 
 /// Options of an IsolatePool.

@@ -214,21 +214,28 @@ ProcessLaunch::~ProcessLaunch() = default;
 
 std::shared_ptr<ProcessLaunch> ProcessLaunch::create(const JobRequest& request, RunOptions options) {
   resolve_readable_paths(options.sandbox);
+  options.on_progress = nullptr;  // request.progress delivers it
   auto channel = Channel::create(request.size_hint);
-  if (!request.input_file) {
+  int input_fd = -1;
+  if (request.input_file) {
+    channel.write_request(request.job, request.input_tag,
+                          InputFileSource{kWorkerInputFd, request.input_file->max_bytes});
+    input_fd = duplicate_input_fd(request.input_file->fd);
+  } else {
     channel.write_request(request.job, request.input_tag, request.write_input);
-    return std::shared_ptr<ProcessLaunch>(
-        new ProcessLaunch(std::make_shared<Impl>(std::move(channel), std::move(options), -1)));
   }
-  channel.write_request(request.job, request.input_tag, InputFileSource{kWorkerInputFd, request.input_file->max_bytes});
-  const int input_fd = duplicate_input_fd(request.input_file->fd);
+  std::shared_ptr<ProcessLaunch> launch;
   try {
-    return std::shared_ptr<ProcessLaunch>(
-        new ProcessLaunch(std::make_shared<Impl>(std::move(channel), std::move(options), input_fd)));
+    launch.reset(new ProcessLaunch(std::make_shared<Impl>(std::move(channel), std::move(options), input_fd)));
   } catch (...) {
     close_fd(input_fd);
     throw;
   }
+  // Last: nothing after it may fail, or the watch would poll a channel that is gone. The cell is
+  // in the header, whose address holds until the response is read, after the result is claimed
+  // (and so the watch closed).
+  if (request.progress) request.progress->watch(&launch->impl_->channel.progress());
+  return launch;
 }
 
 void ProcessLaunch::start(Completion completion) {

@@ -226,9 +226,13 @@ class ProcessPoolCore final : public PoolCore, public PoolSlots {
       {
         std::lock_guard lock(mutex_);
         if (slots_[i].worker != worker || slots_[i].state != SlotState::writing) return;  // cancelled meanwhile
-        slots_[i].state = SlotState::busy;
         // Under the lock: once it is released, a cancel may kill this worker and its replacement
         // re-initialise the slot's control words (found by the fault suite under TSan).
+        if (task->progress) {
+          control_.progress(i).reset();  // the last job's reports are not this one's
+          task->progress->watch(&control_.progress(i));
+        }
+        slots_[i].state = SlotState::busy;
         control_.send(i, ++worker->sent);
       }
       control_.ring();  // a sleeping dispatcher starts watching this job

@@ -39,8 +39,9 @@ std::string this_executable() {
 }
 
 /// Serves the request in `channel`: runs its job and responds with the output or the job's
-/// exception (a malformed request, an unknown job or a mismatched input type included).
-void serve(Channel& channel, const JobLimits& limits) {
+/// exception (a malformed request, an unknown job or a mismatched input type included). The job
+/// reports its progress to `progress`.
+void serve(Channel& channel, const JobLimits& limits, ProgressCell& progress) {
   try {
     const auto request = channel.read_request();
     auto job = find_job(request.job);
@@ -59,7 +60,7 @@ void serve(Channel& channel, const JobLimits& limits) {
       ::close(request.file->fd);
     }
     const auto input = file ? file->bytes() : request.input;
-    JobContext context({}, file ? file->padding() : request.input_padding);
+    JobContext context({}, file ? file->padding() : request.input_padding, &progress);
     channel.respond([&](ByteWriter& output) { return job->run(input, output, context); });
   } catch (...) {
     const auto error = capture_current_exception();
@@ -103,7 +104,7 @@ int serve_pool(Channel& channel, PoolSlot& slot, JobLimits& limits) {
     }
     seen = next;
     limits.begin_job();
-    serve(channel, limits);  // may grow (and so remap) the channel for a large response
+    serve(channel, limits, slot.progress());  // may grow (and so remap) the channel for a large response
     limits.end_job();
     end_job_processes();  // before the answer: once a future is ready, no process of its job remains
     slot.answer(seen);
@@ -153,7 +154,7 @@ std::optional<int> serve_if_worker(const char* argument) {
     }
     if (slot) return serve_pool(channel, *slot, limits);
     limits.begin_job();
-    serve(channel, limits);
+    serve(channel, limits, channel.progress());
     if (request->sandbox.enabled) end_sandboxed_worker();
     return 0;
   } catch (const std::exception& e) {

@@ -21,13 +21,31 @@
 
 namespace isolate::detail {
 
+/// What else happens when a result completes: `on_claimed` runs once, on the thread that claims
+/// it (producer or token), before the future is ready (a run's progress watch closes there);
+/// `on_ready` runs once, right after the future is ready (async_run posts its handler there).
+/// Neither may throw (an exception is dropped).
+struct ResultHooks {
+  std::function<void()> on_claimed{};
+  std::function<void()> on_ready{};
+};
+
+/// Runs a hook, dropping what it throws.
+inline void run_hook(const std::function<void()>& hook) noexcept {
+  if (!hook) return;
+  try {
+    hook();
+  } catch (...) {
+  }
+}
+
 template <class T>
 class CancellableResult : public std::enable_shared_from_this<CancellableResult<T>> {
  public:
   /// `on_cancel` runs once, on the cancelling thread, if the token wins (before the future is
   /// ready). Call attach() next.
-  static std::shared_ptr<CancellableResult> create(std::function<void()> on_cancel = {}) {
-    return std::shared_ptr<CancellableResult>(new CancellableResult(std::move(on_cancel)));
+  static std::shared_ptr<CancellableResult> create(std::function<void()> on_cancel = {}, ResultHooks hooks = {}) {
+    return std::shared_ptr<CancellableResult>(new CancellableResult(std::move(on_cancel), std::move(hooks)));
   }
 
   /// A stop_token whose stop is requested when the token wins, after it has claimed the result:
@@ -57,19 +75,20 @@ class CancellableResult : public std::enable_shared_from_this<CancellableResult<
   bool claim() noexcept {
     if (claimed_.exchange(true, std::memory_order_acq_rel)) return false;
     drop_registration();
+    run_hook(hooks_.on_claimed);
     return true;
   }
 
   template <class... Args>
   bool set_value(Args&&... args) {
     if (!claim()) return false;
-    promise_.set_value(std::forward<Args>(args)...);
+    fulfil_value(std::forward<Args>(args)...);
     return true;
   }
 
   bool set_exception(std::exception_ptr error) {
     if (!claim()) return false;
-    promise_.set_exception(std::move(error));
+    fulfil_exception(std::move(error));
     return true;
   }
 
@@ -77,8 +96,12 @@ class CancellableResult : public std::enable_shared_from_this<CancellableResult<
   template <class... Args>
   void fulfil_value(Args&&... args) {
     promise_.set_value(std::forward<Args>(args)...);
+    run_hook(hooks_.on_ready);
   }
-  void fulfil_exception(std::exception_ptr error) { promise_.set_exception(std::move(error)); }
+  void fulfil_exception(std::exception_ptr error) {
+    promise_.set_exception(std::move(error));
+    run_hook(hooks_.on_ready);
+  }
 
   /// Completed, errored or cancelled (claimed by anyone).
   [[nodiscard]] bool is_done() const noexcept { return claimed_.load(std::memory_order_acquire); }
@@ -91,6 +114,7 @@ class CancellableResult : public std::enable_shared_from_this<CancellableResult<
   void cancel_with(std::exception_ptr e) {
     if (claimed_.exchange(true, std::memory_order_acq_rel)) return;
     drop_registration();  // we are that callback: deregistering ourselves does not wait
+    run_hook(hooks_.on_claimed);
     cancelled_.store(true, std::memory_order_release);
     stop_.request_stop();  // no-op without enable_stop()
     std::exception_ptr hook_error;
@@ -101,12 +125,13 @@ class CancellableResult : public std::enable_shared_from_this<CancellableResult<
         hook_error = std::current_exception();
       }
     }
-    promise_.set_exception(std::move(e));
+    fulfil_exception(std::move(e));
     if (hook_error) std::rethrow_exception(hook_error);
   }
 
  private:
-  explicit CancellableResult(std::function<void()> on_cancel) : on_cancel_(std::move(on_cancel)) {}
+  CancellableResult(std::function<void()> on_cancel, ResultHooks hooks)
+      : on_cancel_(std::move(on_cancel)), hooks_(std::move(hooks)) {}
 
   void drop_registration() noexcept {
     CancellationCallback registration;
@@ -121,6 +146,7 @@ class CancellableResult : public std::enable_shared_from_this<CancellableResult<
   std::atomic<bool> claimed_{false};
   std::atomic<bool> cancelled_{false};
   std::function<void()> on_cancel_;
+  ResultHooks hooks_;
   std::stop_source stop_{std::nostopstate};
   std::mutex mutex_;  // guards registration_
   CancellationCallback registration_;

@@ -12,6 +12,7 @@
 #include <isolate/detail/input_fd.hpp>
 #include <isolate/detail/input_holder.hpp>
 #include <isolate/detail/process_launch.hpp>
+#include <isolate/detail/progress_watch.hpp>
 #include <isolate/errors.hpp>
 #include <isolate/job.hpp>
 #include <isolate/run_options.hpp>
@@ -27,10 +28,28 @@
 namespace isolate::detail {
 
 template <class T>
-std::future<T> failed_future(std::exception_ptr error) {
+std::future<T> failed_future(std::exception_ptr error, const ResultHooks& hooks = {}) {
   std::promise<T> promise;
   promise.set_exception(std::move(error));
-  return promise.get_future();
+  auto future = promise.get_future();
+  run_hook(hooks.on_ready);
+  return future;
+}
+
+/// What a run does besides completing its future: its progress watch (may be null), closed
+/// when the result is claimed; the caller's hooks (async_run's).
+struct RunExtras {
+  std::shared_ptr<ProgressWatch> progress{};
+  ResultHooks hooks{};
+
+  /// The result's hooks: the caller's, with the watch closed first.
+  [[nodiscard]] ResultHooks result_hooks() const { return closing_progress(progress, hooks); }
+};
+
+/// The extras of a run with `options`: a watch for its on_progress (moved out), and `hooks`.
+/// Throws std::bad_alloc.
+inline RunExtras run_extras(RunOptions& options, ResultHooks hooks) {
+  return {ProgressWatch::create(std::exchange(options.on_progress, nullptr)), std::move(hooks)};
 }
 
 template <class T>
@@ -74,27 +93,34 @@ std::function<void(std::span<const std::byte>, const ProcessLaunch::Decoded&)> o
 /// at once, then requests stop through the JobContext (CancellableResult::enable_stop).
 template <class In, class Out>
 std::future<owned_t<Out>> run_on_thread(const Job<In, Out>& job, std::shared_ptr<InputHolder<In>> holder,
-                                        const CancellationToken& token) {
-  auto result = CancellableResult<owned_t<Out>>::create();
+                                        const CancellationToken& token, const RunExtras& extras) {
+  auto result = CancellableResult<owned_t<Out>>::create({}, extras.result_hooks());
+  fail_on_callback_error(extras.progress.get(), result);
   auto stop = result->enable_stop();
   auto future = result->get_future();
   result->attach(token);
   if (result->is_done()) return future;
+  ProgressCell* cell = nullptr;
   try {
     holder->own();  // a view's bytes may be gone once run() returns
+    if (extras.progress) {
+      extras.progress->watch(extras.progress->own_cell());
+      cell = extras.progress->own_cell();
+    }
   } catch (...) {
     result->set_exception(std::current_exception());  // bad_alloc: in the future, like every failure
     return future;
   }
-  Executor::instance().submit([fn = job.function(), holder = std::move(holder), result, stop] {
-    if (result->is_done()) return;
-    try {
-      JobContext context(stop);
-      result->set_value(to_owned((*fn)(holder->get(), context)));  // a view output may view the input
-    } catch (...) {
-      result->set_exception(std::current_exception());
-    }
-  });
+  Executor::instance().submit(
+      [fn = job.function(), holder = std::move(holder), result, stop, watch = extras.progress, cell] {
+        if (result->is_done()) return;
+        try {
+          JobContext context(stop, 0, cell);
+          result->set_value(to_owned((*fn)(holder->get(), context)));  // a view output may view the input
+        } catch (...) {
+          result->set_exception(std::current_exception());
+        }
+      });
   return future;
 }
 
@@ -102,8 +128,9 @@ std::future<owned_t<Out>> run_on_thread(const Job<In, Out>& job, std::shared_ptr
 /// reuse its buffer for the output.
 template <class In, class Out>
 std::future<owned_t<Out>> start_launch(std::shared_ptr<ProcessLaunch> launch, std::shared_ptr<InputHolder<In>> holder,
-                                       const CancellationToken& token) {
-  auto result = CancellableResult<owned_t<Out>>::create([launch] { launch->cancel(); });
+                                       const CancellationToken& token, const RunExtras& extras) {
+  auto result = CancellableResult<owned_t<Out>>::create([launch] { launch->cancel(); }, extras.result_hooks());
+  fail_on_callback_error(extras.progress.get(), result);
   auto future = result->get_future();
   result->attach(token);
   if (result->is_done()) return future;
@@ -118,57 +145,71 @@ std::future<owned_t<Out>> start_launch(std::shared_ptr<ProcessLaunch> launch, st
 /// CancellableIsolate::run with its input in `holder`, on the thread backend if `on_thread`.
 template <class In, class Out>
 std::future<owned_t<Out>> run_isolated(const Job<In, Out>& job, std::shared_ptr<InputHolder<In>> holder,
-                                       const CancellationToken& token, RunOptions&& options, bool on_thread) {
+                                       const CancellationToken& token, RunOptions&& options, bool on_thread,
+                                       ResultHooks hooks) {
   using Result = owned_t<Out>;
-  if (auto e = undispatched_worker_error()) return failed_future<Result>(e);
-  if (on_thread) return run_on_thread(job, std::move(holder), token);
-  if (auto e = token.exception()) return failed_future<Result>(e);
-  std::shared_ptr<ProcessLaunch> launch;
-  try {
-    const auto& input = holder->get();
-    launch = ProcessLaunch::create({.job = job.name(),
-                                    .input_tag = Codec<In>::tag,
-                                    .size_hint = payload_size_hint(input),
-                                    .write_input = [&input](ByteWriter& writer) { Codec<In>::encode(input, writer); }},
-                                   std::move(options));
-  } catch (...) {
-    return failed_future<Result>(std::current_exception());
+  if (auto e = undispatched_worker_error()) return failed_future<Result>(e, hooks);
+  if (on_thread || !token.is_cancelled()) {
+    RunExtras extras;
+    std::shared_ptr<ProcessLaunch> launch;
+    try {
+      extras = run_extras(options, std::move(hooks));
+      if (on_thread) return run_on_thread(job, std::move(holder), token, extras);
+      const auto& input = holder->get();
+      launch = ProcessLaunch::create({.job = job.name(),
+                                      .input_tag = Codec<In>::tag,
+                                      .size_hint = payload_size_hint(input),
+                                      .write_input = [&input](ByteWriter& writer) { Codec<In>::encode(input, writer); },
+                                      .progress = extras.progress},
+                                     std::move(options));
+    } catch (...) {
+      return failed_future<Result>(std::current_exception(), extras.hooks);
+    }
+    return start_launch<In, Out>(std::move(launch), std::move(holder), token, extras);
   }
-  return start_launch<In, Out>(std::move(launch), std::move(holder), token);
+  return failed_future<Result>(token.exception(), hooks);
 }
 
 /// The thread backend with a FileInput: the job's thread reads the input, then runs the job.
 template <class In, class Out>
-std::future<owned_t<Out>> run_file_on_thread(const Job<In, Out>& job, FileInput input, const CancellationToken& token) {
-  auto result = CancellableResult<owned_t<Out>>::create();
+std::future<owned_t<Out>> run_file_on_thread(const Job<In, Out>& job, FileInput input, const CancellationToken& token,
+                                             const RunExtras& extras) {
+  auto result = CancellableResult<owned_t<Out>>::create({}, extras.result_hooks());
+  fail_on_callback_error(extras.progress.get(), result);
   auto stop = result->enable_stop();
   auto future = result->get_future();
   result->attach(token);
   if (result->is_done()) return future;
   try {
     auto fd = std::make_shared<InputFd>(input.fd);  // the caller may close its fd once run() returns
-    Executor::instance().submit([fn = job.function(), fd, max = input.max_bytes, result, stop] {
-      if (result->is_done()) return;
-      try {
-        auto bytes = fd->read_all(max, stop);
-        if (result->is_done()) return;
-        auto buffer = [&bytes] {
-          if constexpr (std::is_same_v<owned_t<In>, std::string>) {
-            return std::move(bytes);
-          } else {
-            return owned_t<In>(bytes.begin(), bytes.end());
+    ProgressCell* cell = nullptr;
+    if (extras.progress) {
+      extras.progress->watch(extras.progress->own_cell());
+      cell = extras.progress->own_cell();
+    }
+    Executor::instance().submit(
+        [fn = job.function(), fd, max = input.max_bytes, result, stop, watch = extras.progress, cell] {
+          if (result->is_done()) return;
+          try {
+            auto bytes = fd->read_all(max, stop);
+            if (result->is_done()) return;
+            auto buffer = [&bytes] {
+              if constexpr (std::is_same_v<owned_t<In>, std::string>) {
+                return std::move(bytes);
+              } else {
+                return owned_t<In>(bytes.begin(), bytes.end());
+              }
+            }();
+            JobContext context(stop, 0, cell);
+            if constexpr (is_view_v<In>) {
+              result->set_value(to_owned((*fn)(In(buffer), context)));  // a view output may view the input
+            } else {
+              result->set_value(to_owned((*fn)(buffer, context)));
+            }
+          } catch (...) {
+            result->set_exception(std::current_exception());
           }
-        }();
-        JobContext context(stop);
-        if constexpr (is_view_v<In>) {
-          result->set_value(to_owned((*fn)(In(buffer), context)));  // a view output may view the input
-        } else {
-          result->set_value(to_owned((*fn)(buffer, context)));
-        }
-      } catch (...) {
-        result->set_exception(std::current_exception());
-      }
-    });
+        });
   } catch (...) {
     result->set_exception(std::current_exception());
   }
@@ -178,35 +219,40 @@ std::future<owned_t<Out>> run_file_on_thread(const Job<In, Out>& job, FileInput 
 /// CancellableIsolate::run with a FileInput: resolves the backend; the worker reads the file.
 template <class In, class Out>
 std::future<typename Job<In, Out>::Result> start_file_run(const Job<In, Out>& job, FileInput input,
-                                                          const CancellationToken& token, RunOptions options) {
+                                                          const CancellationToken& token, RunOptions options,
+                                                          ResultHooks hooks) {
   using Result = owned_t<Out>;
   const bool on_thread = runs_on_threads(options.backend, options.limits, options.sandbox);  // may throw
-  if (auto e = undispatched_worker_error()) return failed_future<Result>(e);
-  if (on_thread) return run_file_on_thread(job, input, token);
-  if (auto e = token.exception()) return failed_future<Result>(e);
+  if (auto e = undispatched_worker_error()) return failed_future<Result>(e, hooks);
+  if (!on_thread && token.is_cancelled()) return failed_future<Result>(token.exception(), hooks);
+  RunExtras extras;
   std::shared_ptr<ProcessLaunch> launch;
   try {
-    launch = ProcessLaunch::create({.job = job.name(), .input_tag = Codec<In>::tag, .input_file = input},
-                                   std::move(options));
+    extras = run_extras(options, std::move(hooks));
+    if (on_thread) return run_file_on_thread(job, input, token, extras);
+    launch = ProcessLaunch::create(
+        {.job = job.name(), .input_tag = Codec<In>::tag, .input_file = input, .progress = extras.progress},
+        std::move(options));
   } catch (...) {
-    return failed_future<Result>(std::current_exception());
+    return failed_future<Result>(std::current_exception(), extras.hooks);
   }
-  return start_launch<In, Out>(std::move(launch), nullptr, token);
+  return start_launch<In, Out>(std::move(launch), nullptr, token, extras);
 }
 
 /// CancellableIsolate::run: resolves the backend, holds the input, runs.
 template <class In, class Out, class Input>
 std::future<typename Job<In, Out>::Result> start_run(const Job<In, Out>& job, Input&& input,
-                                                     const CancellationToken& token, RunOptions options) {
+                                                     const CancellationToken& token, RunOptions options,
+                                                     ResultHooks hooks) {
   // May throw: nothing moved yet.
   const bool on_thread = runs_on_threads(options.backend, options.limits, options.sandbox);
   std::shared_ptr<InputHolder<In>> holder;
   try {
     holder = std::make_shared<InputHolder<In>>(std::forward<Input>(input));
   } catch (const std::bad_alloc&) {
-    return failed_future<typename Job<In, Out>::Result>(std::current_exception());
+    return failed_future<typename Job<In, Out>::Result>(std::current_exception(), hooks);
   }
-  return run_isolated(job, std::move(holder), token, std::move(options), on_thread);
+  return run_isolated(job, std::move(holder), token, std::move(options), on_thread, std::move(hooks));
 }
 
 }  // namespace isolate::detail

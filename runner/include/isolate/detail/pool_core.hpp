@@ -9,6 +9,7 @@
 
 #include <isolate/detail/byte_writer.hpp>
 #include <isolate/detail/process_launch.hpp>
+#include <isolate/detail/progress_watch.hpp>
 #include <isolate/export.hpp>
 #include <isolate/job_context.hpp>
 #include <isolate/run_options.hpp>
@@ -31,6 +32,7 @@ struct PoolTask {
   std::function<void(ByteWriter&)> encode;    // process: writes the input payload (Codec<In>::encode)
   std::function<void(JobContext&)> run_here;  // thread: runs the job, completes the future
   ProcessLaunch::Completion completion;       // claim / deliver / fail
+  std::shared_ptr<ProgressWatch> progress;    // set: watches the job's reports while it runs
   std::stop_source stop;                      // thread: requested on cancel or pool shutdown
   bool withdrawn = false;                     // process: cancelled before submit() placed it
                                               // (guarded by the core's mutex)

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <isolate/detail/byte_writer.hpp>
+#include <isolate/detail/progress_watch.hpp>
 #include <isolate/export.hpp>
 #include <isolate/file_input.hpp>
 #include <isolate/run_options.hpp>
@@ -32,7 +33,8 @@ struct JobRequest {
   std::string_view input_tag;
   std::size_t size_hint = 0;  // bytes the input will take, about
   std::function<void(ByteWriter&)> write_input{};
-  std::optional<FileInput> input_file{};  // set: the worker reads this instead (write_input unused)
+  std::optional<FileInput> input_file{};      // set: the worker reads this instead (write_input unused)
+  std::shared_ptr<ProgressWatch> progress{};  // set: watches the job's reports (RunOptions::on_progress)
 };
 
 class ISOLATE_EXPORT ProcessLaunch {
@@ -47,9 +49,10 @@ class ISOLATE_EXPORT ProcessLaunch {
     std::function<void(std::exception_ptr)> fail;                             // complete with an error
   };
 
-  /// Writes `request` into a new channel now (and duplicates its input file's fd). Throws what
-  /// writing throws (IsolateError: no fd or memory for the channel; the encoder's exceptions;
-  /// InputError: the input file's fd cannot be duplicated).
+  /// Writes `request` into a new channel now (and duplicates its input file's fd), and starts its
+  /// progress watch on the channel's cell. Throws what writing throws (IsolateError: no fd or
+  /// memory for the channel; the encoder's exceptions; InputError: the input file's fd cannot be
+  /// duplicated), or what watching throws (std::system_error: no timer thread).
   static std::shared_ptr<ProcessLaunch> create(const JobRequest& request, RunOptions options);
 
   /// Starts the worker (asynchronously, on the supervisor thread). No effect after cancel().
