@@ -27,7 +27,7 @@ if ((${#need[@]})); then
 fi
 
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DISOLATE_BENCH=ON -DISOLATE_TEST=OFF >/dev/null
-cmake --build "$BUILD" --target isolate_bench isolate-run generate-json
+cmake --build "$BUILD" --target isolate_bench async_bench isolate-run generate-json
 
 # The anchors write results next to themselves and shared/ is read-only: run a copy.
 ANCHORS=$BUILD/anchors
@@ -83,6 +83,8 @@ EOF
 for run in $(seq 1 "$ROUNDS"); do
   echo "== round $run of $ROUNDS: isolate_bench"
   "$BUILD/bench/isolate_bench" --benchmark_out="$OURS/isolate_bench_$run.json" --benchmark_out_format=json
+  echo "== round $run of $ROUNDS: async_bench"
+  "$BUILD/bench/async_bench" --benchmark_out="$OURS/async_bench_$run.json" --benchmark_out_format=json
   echo "== round $run of $ROUNDS: rivals"
   anchor "$run" "build/pingpong none"
   anchor "$run" "$PY py/mp_process.py"

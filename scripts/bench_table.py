@@ -24,7 +24,7 @@ def median(values):
 def load_ours(directory):
     """{benchmark name: {field: [value per round]}}"""
     out = {}
-    for path in sorted(glob.glob(os.path.join(directory, "isolate_bench_*.json"))):
+    for path in sorted(glob.glob(os.path.join(directory, "*_bench_*.json"))):
         for b in json.load(open(path))["benchmarks"]:
             name = b.get("run_name", b["name"]).split("/iterations")[0].split("/min_time")[0]
             name = name.replace("/manual_time", "").replace("/real_time", "")
@@ -130,6 +130,31 @@ def main():
             target("cancel_%s_x" % way, "%s ≤ 2× raw SIGKILL→reaped: %.2f×" % (label, r), r, r <= 2)
     row("", o("BM_CancelToReady", "pool_us"), "us", None, "", None,
         a("pebble cancel() -> worker process exited (pidfd)", 1000), "pebble worker exited")
+
+    # Asynchronous use and progress.
+    aio = "BM_AsyncPoolRoundTrip"
+    r, _ = row("pool round trip awaited in a coroutine (async_run, use_awaitable)", o(aio, "async_awaitable_us"), "us",
+               o(aio, "pool_get_us"), "pool.run().get(), interleaved", o(aio, "async_awaitable_x"))
+    if r:
+        target("async_round_trip_x", "async_run + use_awaitable round trip ≤ 1.1× pool.run().get(): %.2f×" % r, r,
+               r <= 1.1)
+    prog = "BM_ProgressReports"
+    reports = o(prog, "reports_per_job") or 0
+    r, _ = row("16 MB SAX parse on a pool worker reporting progress at each value (%.2g reports)" % reports,
+               o(prog, "reporting_us"), "us", o(prog, "silent_us"), "the same parse reporting nothing",
+               o(prog, "reporting_x"))
+    if r:
+        target("progress_x", "a job reporting %.2g times ≤ 1.05× one that does not: %.3f×" % (reports, r), r,
+               r <= 1.05)
+    many = "BM_TenThousandConcurrent"
+    r, _ = row("10,000 concurrent async_run on one io_context thread (peak %.0f process threads)"
+               % (o(many, "async_peak_threads") or 0), o(many, "async_one_thread_us"), "us",
+               o(many, "futures_us"), "10,000 pool futures, get() in turn (peak %.0f threads)"
+               % (o(many, "futures_peak_threads") or 0), o(many, "async_one_thread_x"))
+    if r:
+        peak = o(many, "async_peak_threads") or 0
+        target("ten_thousand_async", "10,000 concurrent async_run complete on one caller thread, no thread per job"
+               " (peak %.0f threads in the process)" % peak, peak, peak <= 16)
 
     # Bulk data: GB/s from each way's median time.
     for size in (64, 256):

@@ -1,11 +1,16 @@
 // A program outside the tree that uses isolate only through its public interface, as users write
 // one: tokens and futures, a job run in a worker process (this program re-executed), a pool, a
-// registered exception type. Built against an installed package, through add_subdirectory (as a
-// shared library: a missing export fails to link here) and through FetchContent.
+// registered exception type, async_run (target isolate::asio) and progress. Built against an installed package, through
+// add_subdirectory (as a shared library: a missing export fails to link here) and through FetchContent.
+#include <isolate/asio.hpp>
 #include <isolate/isolate.hpp>
 
+#include <boost/asio/use_future.hpp>
+
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -61,10 +66,26 @@ int check_jobs() {
   return 0;
 }
 
+isolate::Job<int, int> count_to("consumer.count-to", [](const int& n, isolate::JobContext& context) {
+  for (int i = 1; i <= n; ++i) context.report_progress(static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(n));
+  return n;
+});
+
+int check_async_and_progress() {
+  if (isolate::async_run(discount, Invoice{"cy", 100}, boost::asio::use_future).get().cents != 90) return 7;
+  isolate::IsolatePool pool({.workers = 1});
+  if (isolate::async_run(pool, count_to, 10, boost::asio::use_future).get() != 10) return 8;
+  auto counted = pool.run(count_to, 1000, {}, [](const isolate::Progress& p) {
+    if (p.done > p.total) std::abort();
+  });
+  return counted.get() == 1000 ? 0 : 9;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (auto code = isolate::run_worker_if_requested(argc, argv)) return *code;
   if (const int failed = check_tokens()) return failed;
-  return check_jobs();
+  if (const int failed = check_jobs()) return failed;
+  return check_async_and_progress();
 }

@@ -152,6 +152,22 @@ TEST_F(AsyncRun, ManyConcurrentPoolJobsCompleteOnOneThread) {
   EXPECT_EQ(completed, kJobs);
 }
 
+TEST_F(AsyncRun, AHandlerThatThrowsLeavesRunAndThePoolGoesOn) {
+  IsolatePool pool({.workers = 1, .backend = Backend::process});
+  asio::io_context io;
+  async_run(pool, echo, std::string("x"), asio::bind_executor(io, [](std::exception_ptr, const std::string&) {
+              throw std::logic_error("handler broke");
+            }));
+  EXPECT_THROW(io.run(), std::logic_error);
+  EXPECT_EQ(pool.run(echo, std::string("still here")).get(), "still here");
+  io.restart();
+  std::optional<std::string> got;
+  async_run(pool, echo, std::string("again"),
+            asio::bind_executor(io, [&](std::exception_ptr, std::string output) { got = std::move(output); }));
+  io.run();
+  EXPECT_EQ(got, "again");
+}
+
 TEST_F(AsyncRun, DeferredStartsTheRunWhenItIsInitiated) {
   asio::io_context io;
   auto operation = async_run(echo, std::string("later"), asio::deferred);

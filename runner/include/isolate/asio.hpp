@@ -27,6 +27,8 @@
 //   that throws lets the other side go on (a timer runs out; a socket wait goes on waiting).
 //   To race a job that may fail, co_await it in a coroutine of your own that turns its
 //   exception into a value (examples/offload_server.cpp does).
+// - A handler that throws: the exception leaves the executor's run() (Asio's rule for every
+//   handler); the run is over by then, and the library and the pool go on unaffected.
 // - With `deferred` the run starts when the deferred operation is initiated; a view input
 //   (std::string_view, std::span) must stay valid until then, and so must `job` (jobs live at
 //   namespace scope) and, for a pool, the pool.
