@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <functional>
 #include <future>
 #include <string>
@@ -27,6 +26,7 @@
 
 #include "interleaved.hpp"
 #include "json_document.hpp"
+#include "proc_status.hpp"
 
 namespace {
 
@@ -135,19 +135,8 @@ void BM_ProgressReports(benchmark::State& state) {
 }
 BENCHMARK(BM_ProgressReports)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(30);
 
-/// The Threads: line of /proc/self/status.
-int thread_count() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "Threads:") {
-      int n = 0;
-      in >> n;
-      return n;
-    }
-  }
-  return 0;
-}
+/// This process's thread count.
+int thread_count() { return static_cast<int>(isolate::bench::proc_status_number("self", "Threads:")); }
 
 constexpr int kConcurrent = 10'000;
 

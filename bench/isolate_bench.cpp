@@ -33,6 +33,7 @@
 
 #include "interleaved.hpp"
 #include "json_document.hpp"
+#include "proc_status.hpp"
 
 extern char** environ;
 
@@ -114,18 +115,7 @@ void wait_for_flag(const std::filesystem::path& flag) {
   std::filesystem::remove(flag);
 }
 
-long rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      long kib = 0;
-      in >> kib;
-      return kib;
-    }
-  }
-  return 0;
-}
+long rss_kib(pid_t pid) { return isolate::bench::proc_status_number(std::to_string(pid), "VmRSS:"); }
 
 isolate::IsolatePool& pool() {
   static isolate::IsolatePool instance(isolate::PoolOptions{.workers = 2, .backend = isolate::Backend::process});
