@@ -111,14 +111,11 @@ class ThreadPoolCore final : public PoolCore, public std::enable_shared_from_thi
   /// Runs `task` here, its progress watched while it runs.
   static void run(PoolTask& task) {
     ProgressCell* cell = nullptr;
-    if (task.progress) {
-      try {
-        task.progress->watch(task.progress->own_cell());
-        cell = task.progress->own_cell();
-      } catch (...) {
-        if (task.completion.claim()) task.completion.fail(std::current_exception());  // no timer thread
-        return;
-      }
+    try {
+      cell = watch_own_cell(task.progress.get());
+    } catch (...) {
+      if (task.completion.claim()) task.completion.fail(std::current_exception());  // no timer thread
+      return;
     }
     JobContext context(task.stop.get_token(), 0, cell);
     task.run_here(context);

@@ -128,7 +128,7 @@ class AsyncRun : public std::enable_shared_from_this<AsyncRun<Result, Handler>> 
       error = std::current_exception();
     }
     auto handler = std::move(self->handler_);
-    self.reset();  // the operation's memory goes before the upcall
+    self.reset();  // this reference goes before the upcall (the run's hook may hold another)
     if (error) {
       std::move(handler)(std::move(error), Result{});
     } else {

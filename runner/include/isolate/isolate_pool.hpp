@@ -95,14 +95,11 @@ class IsolatePool {
     auto task = std::make_shared<detail::PoolTask>();
     std::weak_ptr<detail::PoolCore> core = core_;
     std::weak_ptr<detail::PoolTask> weak_task = task;
-    auto result = detail::CancellableResult<Result>::create(
-        [core, weak_task] {
-          auto c = core.lock();
-          auto t = weak_task.lock();
-          if (c && t) c->cancel(t);
-        },
-        extras.result_hooks());
-    detail::fail_on_callback_error(extras.progress.get(), result);
+    auto result = extras.make_result<Result>([core, weak_task] {
+      auto c = core.lock();
+      auto t = weak_task.lock();
+      if (c && t) c->cancel(t);
+    });
     auto future = result->get_future();
     task->progress = std::move(extras.progress);
     task->job = job.name();

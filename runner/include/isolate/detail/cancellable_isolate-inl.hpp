@@ -36,16 +36,6 @@ std::future<T> failed_future(std::exception_ptr error, const ResultHooks& hooks 
   return future;
 }
 
-/// What a run does besides completing its future: its progress watch (may be null), closed
-/// when the result is claimed; the caller's hooks (async_run's).
-struct RunExtras {
-  std::shared_ptr<ProgressWatch> progress{};
-  ResultHooks hooks{};
-
-  /// The result's hooks: the caller's, with the watch closed first.
-  [[nodiscard]] ResultHooks result_hooks() const { return closing_progress(progress, hooks); }
-};
-
 /// The extras of a run with `options`: a watch for its on_progress (moved out), and `hooks`.
 /// Throws std::bad_alloc.
 inline RunExtras run_extras(RunOptions& options, ResultHooks hooks) {
@@ -94,8 +84,7 @@ std::function<void(std::span<const std::byte>, const ProcessLaunch::Decoded&)> o
 template <class In, class Out>
 std::future<owned_t<Out>> run_on_thread(const Job<In, Out>& job, std::shared_ptr<InputHolder<In>> holder,
                                         const CancellationToken& token, const RunExtras& extras) {
-  auto result = CancellableResult<owned_t<Out>>::create({}, extras.result_hooks());
-  fail_on_callback_error(extras.progress.get(), result);
+  auto result = extras.make_result<owned_t<Out>>();
   auto stop = result->enable_stop();
   auto future = result->get_future();
   result->attach(token);
@@ -103,10 +92,7 @@ std::future<owned_t<Out>> run_on_thread(const Job<In, Out>& job, std::shared_ptr
   ProgressCell* cell = nullptr;
   try {
     holder->own();  // a view's bytes may be gone once run() returns
-    if (extras.progress) {
-      extras.progress->watch(extras.progress->own_cell());
-      cell = extras.progress->own_cell();
-    }
+    cell = watch_own_cell(extras.progress.get());
   } catch (...) {
     result->set_exception(std::current_exception());  // bad_alloc: in the future, like every failure
     return future;
@@ -129,8 +115,7 @@ std::future<owned_t<Out>> run_on_thread(const Job<In, Out>& job, std::shared_ptr
 template <class In, class Out>
 std::future<owned_t<Out>> start_launch(std::shared_ptr<ProcessLaunch> launch, std::shared_ptr<InputHolder<In>> holder,
                                        const CancellationToken& token, const RunExtras& extras) {
-  auto result = CancellableResult<owned_t<Out>>::create([launch] { launch->cancel(); }, extras.result_hooks());
-  fail_on_callback_error(extras.progress.get(), result);
+  auto result = extras.make_result<owned_t<Out>>([launch] { launch->cancel(); });
   auto future = result->get_future();
   result->attach(token);
   if (result->is_done()) return future;
@@ -149,44 +134,37 @@ std::future<owned_t<Out>> run_isolated(const Job<In, Out>& job, std::shared_ptr<
                                        ResultHooks hooks) {
   using Result = owned_t<Out>;
   if (auto e = undispatched_worker_error()) return failed_future<Result>(e, hooks);
-  if (on_thread || !token.is_cancelled()) {
-    RunExtras extras;
-    std::shared_ptr<ProcessLaunch> launch;
-    try {
-      extras = run_extras(options, std::move(hooks));
-      if (on_thread) return run_on_thread(job, std::move(holder), token, extras);
-      const auto& input = holder->get();
-      launch = ProcessLaunch::create({.job = job.name(),
-                                      .input_tag = Codec<In>::tag,
-                                      .size_hint = payload_size_hint(input),
-                                      .write_input = [&input](ByteWriter& writer) { Codec<In>::encode(input, writer); },
-                                      .progress = extras.progress},
-                                     std::move(options));
-    } catch (...) {
-      return failed_future<Result>(std::current_exception(), extras.hooks);
-    }
-    return start_launch<In, Out>(std::move(launch), std::move(holder), token, extras);
+  if (!on_thread && token.is_cancelled()) return failed_future<Result>(token.exception(), hooks);
+  RunExtras extras;
+  std::shared_ptr<ProcessLaunch> launch;
+  try {
+    extras = run_extras(options, std::move(hooks));
+    if (on_thread) return run_on_thread(job, std::move(holder), token, extras);
+    const auto& input = holder->get();
+    launch = ProcessLaunch::create({.job = job.name(),
+                                    .input_tag = Codec<In>::tag,
+                                    .size_hint = payload_size_hint(input),
+                                    .write_input = [&input](ByteWriter& writer) { Codec<In>::encode(input, writer); },
+                                    .progress = extras.progress},
+                                   std::move(options));
+  } catch (...) {
+    return failed_future<Result>(std::current_exception(), extras.hooks);
   }
-  return failed_future<Result>(token.exception(), hooks);
+  return start_launch<In, Out>(std::move(launch), std::move(holder), token, extras);
 }
 
 /// The thread backend with a FileInput: the job's thread reads the input, then runs the job.
 template <class In, class Out>
 std::future<owned_t<Out>> run_file_on_thread(const Job<In, Out>& job, FileInput input, const CancellationToken& token,
                                              const RunExtras& extras) {
-  auto result = CancellableResult<owned_t<Out>>::create({}, extras.result_hooks());
-  fail_on_callback_error(extras.progress.get(), result);
+  auto result = extras.make_result<owned_t<Out>>();
   auto stop = result->enable_stop();
   auto future = result->get_future();
   result->attach(token);
   if (result->is_done()) return future;
   try {
     auto fd = std::make_shared<InputFd>(input.fd);  // the caller may close its fd once run() returns
-    ProgressCell* cell = nullptr;
-    if (extras.progress) {
-      extras.progress->watch(extras.progress->own_cell());
-      cell = extras.progress->own_cell();
-    }
+    ProgressCell* cell = watch_own_cell(extras.progress.get());
     Executor::instance().submit(
         [fn = job.function(), fd, max = input.max_bytes, result, stop, watch = extras.progress, cell] {
           if (result->is_done()) return;

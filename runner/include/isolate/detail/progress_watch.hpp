@@ -32,8 +32,12 @@ class ISOLATE_EXPORT ProgressWatch : public std::enable_shared_from_this<Progres
   /// A watch delivering to `callback`; null if there is no callback. Throws std::bad_alloc.
   static std::shared_ptr<ProgressWatch> create(ProgressCallback callback);
 
-  /// A cell of the watch's own, for a job on a thread of this process.
-  [[nodiscard]] ProgressCell* own_cell() noexcept { return &own_cell_; }
+  /// Starts polling a cell of the watch's own, for a job on a thread of this process, and
+  /// returns it. Throws as watch().
+  ProgressCell* watch_own_cell() {
+    watch(&own_cell_);
+    return &own_cell_;
+  }
   /// Starts polling `cell`, which must stay valid until close() returns. Once per watch. Throws
   /// std::bad_alloc or std::system_error (no timer thread).
   void watch(ProgressCell* cell);
@@ -76,15 +80,29 @@ inline ResultHooks closing_progress(std::shared_ptr<ProgressWatch> watch, Result
   return hooks;
 }
 
-/// A callback of `watch` (may be null) that throws cancels `result` with its exception: the
-/// worker is killed as for a token cancel, and the future holds the callback's exception.
-template <class T>
-void fail_on_callback_error(ProgressWatch* watch, const std::shared_ptr<CancellableResult<T>>& result) {
-  if (watch == nullptr) return;
-  std::weak_ptr<CancellableResult<T>> weak = result;
-  watch->set_on_error([weak](std::exception_ptr error) {
-    if (auto r = weak.lock()) r->cancel_with(std::move(error));
-  });
-}
+/// For a job on a thread of this process: the cell it reports to, watched; null without a watch.
+inline ProgressCell* watch_own_cell(ProgressWatch* watch) { return watch ? watch->watch_own_cell() : nullptr; }
+
+/// What a run does besides completing its future: its progress watch (may be null), closed when
+/// the result is claimed; the caller's hooks (async_run's).
+struct RunExtras {
+  std::shared_ptr<ProgressWatch> progress{};
+  ResultHooks hooks{};
+
+  /// The run's result: `on_cancel` as CancellableResult::create, the caller's hooks with the watch
+  /// closed first, and a callback that throws cancelling it with its exception (the worker is
+  /// killed as for a token cancel, the future holds the callback's exception).
+  template <class T>
+  std::shared_ptr<CancellableResult<T>> make_result(std::function<void()> on_cancel = {}) const {
+    auto result = CancellableResult<T>::create(std::move(on_cancel), closing_progress(progress, hooks));
+    if (progress) {
+      std::weak_ptr<CancellableResult<T>> weak = result;
+      progress->set_on_error([weak](std::exception_ptr error) {
+        if (auto r = weak.lock()) r->cancel_with(std::move(error));
+      });
+    }
+    return result;
+  }
+};
 
 }  // namespace isolate::detail
