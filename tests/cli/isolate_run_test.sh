@@ -37,10 +37,11 @@ printf '{"a": [1, 2,' >"$dir/bad.json"
 "$run" json-stats "$dir/small.json" --worker /nonexistent/worker >"$dir/out" 2>&1; check "missing worker executable" 69 $? "$dir/out" '/nonexistent/worker'
 "$run" json-stats "$dir/small.json" --max-bytes 1K >"$dir/out" 2>&1; check "input over --max-bytes" 66 $? "$dir/out" 'larger than its limit'
 
-# Limits: a document whose parse needs far more memory than its size (a DOM of 6.7 million
-# zeros), a parse longer than its CPU budget; options out of range are usage errors.
+# Limits: a document whose parse needs far more memory than its size (6.7 million zeros: the
+# parser's index of them alone takes 53 MB), a parse longer than its CPU budget; options out of
+# range are usage errors.
 { printf '['; yes '0,' | head -c 20000000 | tr -d '\n'; printf '0]'; } >"$dir/zeros.json"
-"$run" json-stats "$dir/zeros.json" --memory-limit 64M >"$dir/out" 2>&1; check "over --memory-limit" 75 $? "$dir/out" 'over its memory limit (67108864 bytes)'
+"$run" json-stats "$dir/zeros.json" --memory-limit 32M >"$dir/out" 2>&1; check "over --memory-limit" 75 $? "$dir/out" 'over its memory limit (33554432 bytes)'
 "$run" json-stats "$dir/zeros.json" --memory-limit 1G >"$dir/out" 2>&1; check "under --memory-limit" 0 $? "$dir/out" 'numbers'
 "$run" json-stats "$dir/zeros.json" --cpu-limit 1ms >"$dir/out" 2>&1; check "over --cpu-limit" 75 $? "$dir/out" 'over its CPU time limit (1 ms)'
 "$run" json-stats "$dir/small.json" --memory-limit 1M >"$dir/out" 2>&1; check "--memory-limit too small" 64 $? "$dir/out" 'below the'
@@ -134,6 +135,23 @@ sleep 0.3
 kill -INT "$tool"; wait "$tool"; check "Ctrl-C while the worker reads endless input" 130 $? "$dir/out" 'interrupted (Ctrl-C); the worker was killed'
 
 "$gen" "$dir/big.json" 60000000 >/dev/null
+
+# On a terminal the job's own reports draw a progress bar (on stderr: bytes parsed of the total,
+# rate, time left), erased before the result; with --json, or when the output is not a terminal,
+# nothing but the result. `script` gives the tool a terminal; the parse lasts a good fraction of
+# a second, many times the 25 ms between two reports.
+"$gen" "$dir/bar.json" 150000000 >/dev/null
+script -qfec "$run json-stats $dir/bar.json" /dev/null >"$dir/out" 2>&1
+check "a terminal shows a progress bar" 0 $? "$dir/out" 'MiB of 143.1 MiB  [0-9]* MB/s  [0-9.]* s left'
+grep -q 'parse time' "$dir/out" || fail "progress bar: no result after it: $(head -c 500 "$dir/out")"
+grep -qF "$(printf '\r\033[K')$dir/bar.json" "$dir/out" || fail "progress bar: not erased before the result"
+script -qfec "$run json-stats $dir/bar.json --json" /dev/null >"$dir/out" 2>&1
+check "--json on a terminal: the result only" 0 $? "$dir/out" '"objects"'
+if grep -q 'MiB of' "$dir/out"; then fail "--json on a terminal drew a progress bar"; fi
+"$run" json-stats "$dir/bar.json" >"$dir/out" 2>&1
+check "output not a terminal: the result only" 0 $? "$dir/out" 'parse time'
+if grep -q 'MiB of' "$dir/out"; then fail "a progress bar went to a file"; fi
+rm -f "$dir/bar.json"
 "$run" json-stats "$dir/big.json" --timeout 1ms >"$dir/out" 2>&1; check "timeout kills the worker" 124 $? "$dir/out" 'timed out after'
 
 # Ctrl-C while the worker parses: wait until the worker exists, interrupt, expect 130 and no worker.

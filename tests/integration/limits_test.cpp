@@ -108,6 +108,16 @@ TEST_P(LimitsOn, ABadAllocTheJobThrowsItselfUnderAMemoryLimitIsResourceLimitExce
   expect_limit_exceeded([&] { (void)future.get(); }, Resource::memory, 64 * kMiB);
 }
 
+TEST_P(LimitsOn, TheHeapAWorkerGrewBeforeItsJobDoesNotAddToTheMemoryLimit) {
+  if (kSanitizerAllocator) GTEST_SKIP() << "the sanitizer's allocator aborts instead of failing an allocation";
+  // A worker's malloc starts with a 64 MiB top pad (worker_environment.hpp), grown before the
+  // limit is set: 48 MiB under a 16 MiB limit must fail, not fit in that free heap.
+  const Limits limits{.memory_bytes = 16 * kMiB};
+  auto future = start(alloc_mib, 48, limits);
+  expect_limit_exceeded([&] { (void)future.get(); }, Resource::memory, 16 * kMiB);
+  expect_pool_goes_on();
+}
+
 TEST_P(LimitsOn, AllocatingUnderTheMemoryLimitWorks) {
   EXPECT_EQ(start(alloc_mib, 16, {.memory_bytes = 64 * kMiB}).get(), 16);
 }

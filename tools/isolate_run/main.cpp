@@ -33,6 +33,7 @@
 #include <thread>
 
 #include "json_stats_job.hpp"
+#include "progress_bar.hpp"
 
 namespace {
 
@@ -197,6 +198,12 @@ int report_cancel(const std::string& name, const isolate::CancelledException& e,
   return timed_out ? kExitTimeout : kExitInterrupted;
 }
 
+/// Erases the progress bar when the run ends, however it ends, before anything is printed.
+struct EraseBar {
+  isolate::cli::ProgressBar& bar;
+  ~EraseBar() { bar.clear(); }
+};
+
 int json_stats(const Options& options) {
   const auto start = std::chrono::steady_clock::now();
   isolate::CancellationToken interrupt;
@@ -231,7 +238,14 @@ int json_stats(const Options& options) {
                                   .worker_executable = options.worker,
                                   .limits = options.limits,
                                   .sandbox = {.enabled = options.sandbox}};
+  // On a terminal the job's own reports draw a bar on stderr; piped or --json output gets
+  // nothing but the result.
+  isolate::cli::ProgressBar bar(stderr);
+  if (!options.as_json && ::isatty(STDOUT_FILENO) != 0 && ::isatty(STDERR_FILENO) != 0) {
+    run_options.on_progress = [&bar](const isolate::Progress& progress) { bar.update(progress); };
+  }
   try {
+    const EraseBar erase_bar{bar};  // before the catch blocks below report
     // The worker reads the document itself (a file mapped, a pipe read to its end): its bytes
     // never pass through this process, and the token kills the worker mid-read too.
     decltype(isolate::CancellableIsolate::run(isolate::cli::json_stats, isolate::FileInput{}, token)) run;
@@ -245,6 +259,7 @@ int json_stats(const Options& options) {
     }
     ::close(fd);
     auto stats = run.get();
+    bar.clear();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (options.as_json) {
       stats["file"] = name;

@@ -11,13 +11,15 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace isolate::cli {
 namespace {
 
-/// The deepest nesting the fast parser accepts (its stack costs about 9 bytes a level, taken
-/// only as deep as the document goes). A deeper document fails with a message naming it.
+/// The deepest nesting the walk accepts (its stack costs one Open, about 64 bytes, a level,
+/// taken only as deep as the document goes). A deeper document fails with a message naming it.
 constexpr std::size_t kMaxDepth = 10'000'000;
 
 /// The document was abandoned because the run was cancelled (thread backend).
@@ -32,99 +34,149 @@ struct Counts {
   std::uint64_t max_depth = 0;
 };
 
-/// Counts `count` for a value at `depth`; stops every few thousand values if asked to.
+/// Counts a value of `kind` at `depth`. Every few thousand values it stops if the run was
+/// cancelled and, given `where` (how many bytes of the document are behind the parse), reports
+/// progress.
 class Tally {
  public:
-  Tally(Counts& counts, const JobContext& context) noexcept : counts_(counts), context_(context) {}
-  void add(std::uint64_t& kind, std::uint64_t depth) {
+  Tally(Counts& counts, JobContext& context, std::uint64_t total) noexcept
+      : counts_(counts), context_(context), total_(total) {}
+  template <class Where>
+  void add(std::uint64_t& kind, std::uint64_t depth, Where&& where) {
     ++kind;
     counts_.max_depth = std::max(counts_.max_depth, depth);
-    if ((++values_ & 0xFFF) == 0 && context_.stop_requested()) throw Stopped();
+    if ((++values_ & 0xFFF) != 0) return;
+    if (context_.stop_requested()) throw Stopped();
+    if constexpr (!std::is_same_v<std::decay_t<Where>, std::nullptr_t>) context_.report_progress(where(), total_);
   }
+  void add(std::uint64_t& kind, std::uint64_t depth) { add(kind, depth, nullptr); }
 
  private:
   Counts& counts_;
-  const JobContext& context_;
+  JobContext& context_;
+  std::uint64_t total_;
   std::uint64_t values_ = 0;
 };
 
-// ---- the fast path: simdjson's DOM, walked without recursion ---------------------------------
+// ---- the fast path: simdjson on-demand, every value read, walked without recursion ------------
 
-/// Counts `element` (a scalar), or returns true for a container (the caller walks it).
-bool count_scalar(simdjson::dom::element element, std::uint64_t depth, Counts& counts, Tally& tally) {
-  using Type = simdjson::dom::element_type;
-  switch (element.type()) {
-    case Type::ARRAY:
-      tally.add(counts.arrays, depth);
-      return true;
-    case Type::OBJECT:
-      tally.add(counts.objects, depth);
-      return true;
-    case Type::STRING:
-      tally.add(counts.strings, depth);
-      return false;
-    case Type::INT64:
-    case Type::UINT64:
-    case Type::DOUBLE:
-      tally.add(counts.numbers, depth);
-      return false;
-    case Type::BOOL:
-      tally.add(counts.booleans, depth);
-      return false;
-    case Type::NULL_VALUE:
-      tally.add(counts.nulls, depth);
-      return false;
-  }
-  return false;
-}
+namespace od = simdjson::ondemand;
 
-/// One open container on the walk: the children still to count.
-struct Open {
-  bool is_object;
-  simdjson::dom::array::iterator next_element, end_element;
-  simdjson::dom::object::iterator next_member, end_member;
+/// simdjson refused the document (or memory ran out): the precise path says why.
+struct Rejected {
+  simdjson::error_code error;
 };
 
-Open open(simdjson::dom::element container) {
-  if (container.type() == simdjson::dom::element_type::OBJECT) {
-    const simdjson::dom::object object(container);
-    return {true, {}, {}, object.begin(), object.end()};
-  }
-  const simdjson::dom::array array(container);
-  return {false, array.begin(), array.end(), {}, {}};
+template <class T>
+T take(simdjson::simdjson_result<T>&& result) {
+  T value{};
+  if (const auto error = std::move(result).get(value); error != simdjson::SUCCESS) throw Rejected{error};
+  return value;
 }
 
-/// The next child of `top`, or nothing once it has none left.
-bool next_child(Open& top, simdjson::dom::element& child) {
-  if (top.is_object) {
-    if (top.next_member == top.end_member) return false;
-    child = top.next_member.value();
-    ++top.next_member;
+/// One open container on the walk: its iterator, and whether it has given a child yet.
+struct Open {
+  bool is_object;
+  od::array_iterator element;
+  od::object_iterator member;
+  bool started = false;
+};
+
+/// Walks a document depth-first with an explicit stack, reading every value so that simdjson
+/// validates it (numbers parsed, strings and keys unescaped, literals checked): any depth up to
+/// kMaxDepth takes constant C++ stack.
+class Walk {
+ public:
+  Walk(od::document& document, const char* begin, Tally& tally, Counts& counts) noexcept
+      : document_(document), begin_(begin), tally_(tally), counts_(counts) {}
+
+  void run() {
+    count(document_, 1);
+    while (!stack_.empty()) {
+      od::value child;
+      if (next_child(stack_.back(), child)) {
+        count(child, stack_.size() + 1);
+      } else {
+        stack_.pop_back();
+      }
+    }
+    // Past the last token, the document has nothing left to give (3.0 has no document::at_end).
+    const char* after = nullptr;
+    if (document_.current_location().get(after) != simdjson::OUT_OF_BOUNDS) throw Rejected{simdjson::TRAILING_CONTENT};
+  }
+
+ private:
+  /// The next child of `top` (a member's key read and checked), or false once it has none left.
+  static bool next_child(Open& top, od::value& child) {
+    if (top.is_object) {
+      if (std::exchange(top.started, true)) ++top.member;
+      if (!(top.member != top.member)) return false;  // on-demand: != asks "still open?"
+      od::field member = take(*top.member);
+      take(member.unescaped_key());
+      child = member.value();
+      return true;
+    }
+    if (std::exchange(top.started, true)) ++top.element;
+    if (!(top.element != top.element)) return false;
+    child = take(*top.element);
     return true;
   }
-  if (top.next_element == top.end_element) return false;
-  child = *top.next_element;
-  ++top.next_element;
-  return true;
-}
 
-/// Counts a parsed document depth-first with an explicit stack: any depth the parser accepted
-/// takes constant C++ stack.
-Counts count_document(simdjson::dom::element root, const JobContext& context) {
-  Counts counts;
-  Tally tally(counts, context);
-  if (!count_scalar(root, 1, counts, tally)) return counts;
-  std::vector<Open> stack{open(root)};
-  simdjson::dom::element child;
-  while (!stack.empty()) {
-    if (!next_child(stack.back(), child)) {
-      stack.pop_back();
-      continue;
+  /// Counts `value` (the document or a value in it) at `depth`; a container is pushed, to be
+  /// walked next.
+  template <class Value>
+  void count(Value& value, std::uint64_t depth) {
+    switch (take(value.type())) {
+      case od::json_type::array: {
+        tally(counts_.arrays, depth);
+        opening(depth);
+        od::array array = take(value.get_array());
+        stack_.push_back({false, take(array.begin()), {}});
+        return;
+      }
+      case od::json_type::object: {
+        tally(counts_.objects, depth);
+        opening(depth);
+        od::object object = take(value.get_object());
+        stack_.push_back({true, {}, take(object.begin())});
+        return;
+      }
+      case od::json_type::string:
+        take(value.get_string());
+        return tally(counts_.strings, depth);
+      case od::json_type::number:
+        take(value.get_number());
+        return tally(counts_.numbers, depth);
+      case od::json_type::boolean:
+        take(value.get_bool());
+        return tally(counts_.booleans, depth);
+      case od::json_type::null:
+        if (!take(value.is_null())) throw Rejected{simdjson::N_ATOM_ERROR};
+        return tally(counts_.nulls, depth);
     }
-    if (count_scalar(child, stack.size() + 1, counts, tally)) stack.push_back(open(child));
+    throw Rejected{simdjson::TAPE_ERROR};
   }
-  return counts;
-}
+
+  static void opening(std::uint64_t depth) {
+    if (depth > kMaxDepth) {
+      throw std::invalid_argument("the document nests deeper than " + std::to_string(kMaxDepth) + " levels");
+    }
+  }
+
+  void tally(std::uint64_t& kind, std::uint64_t depth) {
+    tally_.add(kind, depth, [this] {
+      const char* at = nullptr;
+      return document_.current_location().get(at) == simdjson::SUCCESS ? static_cast<std::uint64_t>(at - begin_)
+                                                                       : std::uint64_t{0};
+    });
+  }
+
+  od::document& document_;
+  const char* begin_;
+  Tally& tally_;
+  Counts& counts_;
+  std::vector<Open> stack_;
+};
 
 // ---- the precise path: nlohmann's SAX parser, for what the fast one rejects ------------------
 
@@ -154,7 +206,7 @@ std::string bounded(std::string_view text) {
 /// message at the first error. Recursion-free, like the walk above.
 class Counter final : public nlohmann::json_sax<nlohmann::json> {
  public:
-  explicit Counter(const JobContext& context) noexcept : tally_(counts, context) {}
+  explicit Counter(JobContext& context) noexcept : tally_(counts, context, 0) {}
 
   bool null() override { return scalar(counts.nulls); }
   bool boolean(bool) override { return scalar(counts.booleans); }
@@ -197,7 +249,7 @@ class Counter final : public nlohmann::json_sax<nlohmann::json> {
   std::uint64_t depth_ = 0;
 };
 
-Counts count_precisely(std::string_view text, const JobContext& context) {
+Counts count_precisely(std::string_view text, JobContext& context) {
   Counter counter(context);
   nlohmann::json::sax_parse(text.begin(), text.end(), &counter);
   return counter.counts;
@@ -205,25 +257,32 @@ Counts count_precisely(std::string_view text, const JobContext& context) {
 
 // ---- the job ------------------------------------------------------------------------------------
 
-/// Parses `text` (followed by `padding` readable bytes) with simdjson. A document it rejects
-/// for depth fails here; for anything else nlohmann's parser says what is wrong and where (or,
-/// for what only simdjson rejects, counts it).
-Counts count(std::string_view text, std::size_t padding, const JobContext& context) {
-  simdjson::dom::parser parser;
+/// Counts `text` (followed by `padding` readable bytes) with simdjson, reporting progress as it
+/// goes. A document nested too deep fails here; for anything else simdjson rejects, nlohmann's
+/// parser says what is wrong and where (or, for what only simdjson rejects, counts it).
+Counts count(std::string_view text, std::size_t padding, JobContext& context) {
   simdjson::padded_string copy;  // only where the input has no padding (the thread backend)
   if (padding < simdjson::SIMDJSON_PADDING) {
     copy = simdjson::padded_string(text);
     text = copy;
+    padding = simdjson::SIMDJSON_PADDING;
   }
-  if (parser.allocate(text.size(), std::min(text.size() + 2, kMaxDepth)) != simdjson::SUCCESS) throw std::bad_alloc();
-  simdjson::dom::element root;
-  const auto error = parser.parse(text.data(), text.size(), /*realloc_if_needed=*/false).get(root);
-  if (error == simdjson::SUCCESS) return count_document(root, context);
-  if (error == simdjson::MEMALLOC) throw std::bad_alloc();
-  if (error == simdjson::DEPTH_ERROR) {
-    throw std::invalid_argument("the document nests deeper than " + std::to_string(kMaxDepth) + " levels");
+  Counts counts;
+  Tally tally(counts, context, text.size());
+  context.report_progress(0, text.size());
+  od::parser parser;
+  try {
+    // On-demand keeps no per-level state (its depth limit only holds in development builds):
+    // the walk enforces kMaxDepth itself.
+    if (const auto error = parser.allocate(text.size()); error != simdjson::SUCCESS) throw Rejected{error};
+    od::document document = take(parser.iterate(text.data(), text.size(), text.size() + padding));
+    Walk(document, text.data(), tally, counts).run();
+  } catch (const Rejected& rejected) {
+    if (rejected.error == simdjson::MEMALLOC) throw std::bad_alloc();
+    return count_precisely(text, context);
   }
-  return count_precisely(text, context);
+  context.report_progress(text.size(), text.size());
+  return counts;
 }
 
 nlohmann::json stats_of(const std::string_view& text, JobContext& context) {

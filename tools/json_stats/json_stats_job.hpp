@@ -14,14 +14,15 @@ namespace isolate::cli {
 /// Output: {"bytes", "objects", "arrays", "strings", "numbers", "booleans", "nulls",
 /// "max_depth", "parse_seconds", "peak_rss_bytes"}.
 ///
-/// Parsed with simdjson (its DOM, in place: the worker's input is padded for it; on the thread
-/// backend the document is copied once into a padded buffer) and walked without recursion, so
-/// any nesting up to 10,000,000 levels parses in constant stack; deeper fails with
-/// std::invalid_argument naming the limit. A document simdjson rejects for anything else is
-/// parsed again with nlohmann's SAX parser, which says what is wrong and where:
-/// std::invalid_argument "<what is wrong> [byte N]", at most a few hundred characters whatever
-/// the document holds (a 100,000-digit number included). On the thread backend the count stops
-/// within a few thousand values of a stop request.
+/// Parsed with simdjson's on-demand parser, every value read so that all of it is validated
+/// (numbers parsed, strings and keys unescaped), walked without recursion: any nesting up to
+/// 10,000,000 levels parses in constant stack; deeper fails with std::invalid_argument naming
+/// the limit. A document simdjson rejects for anything else is parsed again with nlohmann's SAX
+/// parser, which says what is wrong and where: std::invalid_argument "<what is wrong> [byte N]",
+/// at most a few hundred characters whatever the document holds (a 100,000-digit number
+/// included). Every few thousand values the job reports how many bytes of the document are
+/// behind the parse (JobContext::report_progress, total: the document's size) and, on the
+/// thread backend, stops if asked to (the input is copied once there, into a padded buffer).
 extern Job<std::string_view, nlohmann::json> json_stats;
 
 }  // namespace isolate::cli

@@ -40,6 +40,9 @@ bool JobLimits::set_up(const WorkerLimits& limits) noexcept {
     // The environment's top pad (64 MiB) would make a small allocation ask for more than a small
     // limit leaves; glibc's mmap fallback asks for the same size, so it would fail too.
     ::mallopt(M_TOP_PAD, static_cast<int>(std::min<std::uint64_t>(limits.memory_bytes / 16, 64u << 20)));
+    // The heap grown by that pad before now is free but counted in VmData: without giving it
+    // back, the job could allocate the pad (64 MiB) on top of its limit.
+    ::malloc_trim(0);
     std::set_new_handler(memory_exhausted);
     std::uint64_t held = 0;
     try {
