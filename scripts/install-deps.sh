@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libsimdjson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libseccomp-dev
+  libcurl4-openssl-dev ca-certificates nginx-light openssl
   clang-format clang libclang-rt-14-dev
 )
 missing=()

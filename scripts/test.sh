@@ -37,7 +37,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:handle_abort=0:$SIGNALS UBSAN_OPTIO
 
 section "ThreadSanitizer: the concurrency suites (integration, stress, fault)"
 configure tsan
-cmake --build --preset tsan -j "$JOBS" --target isolate_integration_tests isolate_stress_tests isolate_fault_tests
+cmake --build --preset tsan -j "$JOBS" --target isolate_integration_tests isolate_stress_tests isolate_fault_tests \
+  isolate_http_tests
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:$SIGNALS:suppressions=$PWD/tests/tsan.supp" \
   ctest --preset tsan -j "$JOBS"
 

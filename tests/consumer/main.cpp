@@ -1,8 +1,10 @@
 // A program outside the tree that uses isolate only through its public interface, as users write
 // one: tokens and futures, a job run in a worker process (this program re-executed), a pool, a
-// registered exception type, async_run (target isolate::asio) and progress. Built against an installed package, through
-// add_subdirectory (as a shared library: a missing export fails to link here) and through FetchContent.
+// registered exception type, async_run (target isolate::asio), progress and isolate::http. Built
+// against an installed package, through add_subdirectory (as a shared library: a missing export
+// fails to link here) and through FetchContent.
 #include <isolate/asio.hpp>
+#include <isolate/http.hpp>
 #include <isolate/isolate.hpp>
 
 #include <boost/asio/use_future.hpp>
@@ -81,11 +83,28 @@ int check_async_and_progress() {
   return counted.get() == 1000 ? 0 : 9;
 }
 
+/// isolate::http (target isolate::http): a request whose token is cancelled already is never
+/// sent and fails with the token's exception; a response's headers are found in any case.
+int check_http() {
+  isolate::http::Client client;
+  isolate::CancellationToken token;
+  token.cancel("not needed");
+  try {
+    (void)client.get("http://127.0.0.1:9/", token).get();
+    return 10;
+  } catch (const isolate::CancelledException& e) {
+    if (std::string(e.what()) != "not needed") return 11;
+  }
+  const isolate::http::Response response{.status = 200, .headers = {{"Content-Type", "text/plain"}}};
+  return response.header("content-type") == "text/plain" ? 0 : 12;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (auto code = isolate::run_worker_if_requested(argc, argv)) return *code;
   if (const int failed = check_tokens()) return failed;
   if (const int failed = check_jobs()) return failed;
-  return check_async_and_progress();
+  if (const int failed = check_async_and_progress()) return failed;
+  return check_http();
 }
