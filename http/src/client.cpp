@@ -1,4 +1,6 @@
 // client.cpp — Client: check a request, then hand it to the client's loop with its token.
+#include <isolate/detail/cancellable_isolate-inl.hpp>  // failed_future
+#include <isolate/detail/cancellable_result.hpp>
 #include <isolate/http.hpp>
 
 #include <stdexcept>
@@ -49,16 +51,19 @@ Client::Client() : loop_(Loop::start()) {}
 Client::~Client() { loop_->shutdown(); }
 
 std::future<Response> Client::send(Request request, CancellationToken token) {
+  return send_with_hooks(std::move(request), std::move(token), {});
+}
+
+std::future<Response> Client::send_with_hooks(Request request, CancellationToken token,
+                                              isolate::detail::ResultHooks hooks) {
   check(request);
-  if (token.is_cancelled()) {  // no handle, no connection
-    std::promise<Response> cancelled;
-    cancelled.set_exception(token.exception());
-    return cancelled.get_future();
-  }
+  if (token.is_cancelled()) return isolate::detail::failed_future<Response>(token.exception(), std::move(hooks));
   auto transfer = detail::Transfer::create(
-      std::move(request), [weak = std::weak_ptr<Loop>(loop_)](const std::shared_ptr<detail::Transfer>& self) {
+      std::move(request),
+      [weak = std::weak_ptr<Loop>(loop_)](const std::shared_ptr<detail::Transfer>& self) {
         if (auto loop = weak.lock()) loop->stop(self);
-      });
+      },
+      std::move(hooks));
   auto future = transfer->result().get_future();
   transfer->result().attach(token);  // cancelled meanwhile: completes now, and never starts
   loop_->submit(transfer);

@@ -37,7 +37,7 @@ std::uint64_t as_count(curl_off_t value) { return value > 0 ? static_cast<std::u
 
 }  // namespace
 
-std::shared_ptr<Transfer> Transfer::create(Request request, Stop stop) {
+std::shared_ptr<Transfer> Transfer::create(Request request, Stop stop, isolate::detail::ResultHooks hooks) {
   std::shared_ptr<Transfer> transfer(new Transfer(std::move(request)));
   std::function<void()> on_cancel = [weak = std::weak_ptr<Transfer>(transfer), stop = std::move(stop)] {
     if (auto self = weak.lock()) stop(self);
@@ -45,8 +45,8 @@ std::shared_ptr<Transfer> Transfer::create(Request request, Stop stop) {
   transfer->send_watch_ = isolate::detail::ProgressWatch::create(std::move(transfer->request_.on_send_progress));
   transfer->receive_watch_ = isolate::detail::ProgressWatch::create(std::move(transfer->request_.on_receive_progress));
   // The watches close when the result is claimed: no report after the future is ready.
-  isolate::detail::ResultHooks hooks = isolate::detail::closing_progress(
-      transfer->send_watch_, isolate::detail::closing_progress(transfer->receive_watch_, {}));
+  hooks = isolate::detail::closing_progress(
+      transfer->send_watch_, isolate::detail::closing_progress(transfer->receive_watch_, std::move(hooks)));
   transfer->result_ = isolate::detail::CancellableResult<Response>::create(std::move(on_cancel), std::move(hooks));
   // A progress callback that throws ends its request like a cancel, with its exception.
   std::weak_ptr<isolate::detail::CancellableResult<Response>> weak = transfer->result_;
@@ -135,9 +135,19 @@ std::size_t Transfer::on_body(char* data, std::size_t size, std::size_t count, v
   const std::size_t bytes = size * count;
   std::string& body = transfer.response_.body;
   const std::size_t limit = transfer.request_.max_body_bytes;
-  if (limit != 0 && bytes > limit - std::min(limit, body.size())) {
+  if (limit != 0 && bytes > limit - std::min(limit, std::max(body.size(), transfer.received_))) {
     transfer.body_too_large_ = true;
     return 0;  // curl stops the transfer: CURLE_WRITE_ERROR
+  }
+  if (transfer.request_.on_body) {
+    transfer.received_ += bytes;
+    try {
+      transfer.request_.on_body(std::string_view(data, bytes));
+    } catch (...) {
+      transfer.body_error_ = std::current_exception();
+      return 0;  // curl stops the transfer: CURLE_WRITE_ERROR
+    }
+    return bytes;
   }
   try {
     if (!std::exchange(transfer.body_reserved_, true)) {
@@ -186,6 +196,10 @@ void Transfer::finish(CURLcode code) noexcept {
       curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
       response_.status = static_cast<int>(status);
       result_->set_value(std::move(response_));
+      return;
+    }
+    if (body_error_) {
+      result_->set_exception(body_error_);
       return;
     }
     std::string what;

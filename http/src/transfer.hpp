@@ -8,6 +8,7 @@
 #include <isolate/http.hpp>
 
 #include <array>
+#include <exception>
 #include <functional>
 #include <memory>
 
@@ -27,9 +28,10 @@ class Transfer {
   /// What a token's cancel does to the transfer before its future is ready: take it off the wire.
   using Stop = std::function<void(const std::shared_ptr<Transfer>&)>;
 
-  /// A transfer of `request` whose result calls `stop` with it when its token wins. Throws
+  /// A transfer of `request` whose result calls `stop` with it when its token wins, and runs
+  /// `hooks` besides (its progress watches close first). Throws
   /// HttpError if curl cannot take the request, std::bad_alloc.
-  static std::shared_ptr<Transfer> create(Request request, Stop stop);
+  static std::shared_ptr<Transfer> create(Request request, Stop stop, isolate::detail::ResultHooks hooks = {});
   ~Transfer();
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
@@ -62,7 +64,9 @@ class Transfer {
   curl_slist* headers_ = nullptr;
   std::array<char, CURL_ERROR_SIZE> error_{};
   bool body_too_large_ = false;
+  std::exception_ptr body_error_;  // what Request::on_body threw
   bool body_reserved_ = false;
+  std::size_t received_ = 0;  // body bytes given to Request::on_body
   std::shared_ptr<isolate::detail::ProgressWatch> send_watch_, receive_watch_;
   isolate::detail::ProgressCell* send_cell_ = nullptr;
   isolate::detail::ProgressCell* receive_cell_ = nullptr;

@@ -262,6 +262,41 @@ TEST_F(HttpClient, AProgressCallbackThatThrowsEndsItsRequestWithItsException) {
   EXPECT_TRUE(eventually([&] { return server.closed() == 1; }, 10s));
 }
 
+TEST_F(HttpClient, OnBodyReceivesTheBodyInChunksInsteadOfTheResponse) {
+  std::string streamed;
+  int chunks = 0;
+  const Response response = client
+                                .send({.url = server.url("/bytes/1000000"),
+                                       .on_body =
+                                           [&](std::string_view chunk) {
+                                             streamed += chunk;
+                                             ++chunks;
+                                           }})
+                                .get();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "");
+  EXPECT_EQ(streamed, std::string(1000000, 'x'));
+  EXPECT_GT(chunks, 1);
+}
+
+TEST_F(HttpClient, OnBodyStillStopsAtMaxBodyBytes) {
+  std::size_t streamed = 0;
+  auto future =
+      client.send({.url = server.url("/stream"), .max_body_bytes = 1 << 20, .on_body = [&](std::string_view chunk) {
+                     streamed += chunk.size();
+                   }});
+  EXPECT_NE(failure_of<HttpError>(future).find("larger than max_body_bytes"), std::string::npos);
+  EXPECT_LE(streamed, std::size_t{1} << 20);
+  EXPECT_TRUE(eventually([&] { return server.closed() == 1; }, 10s));
+}
+
+TEST_F(HttpClient, AnOnBodyThatThrowsEndsTheRequestWithItsExceptionAndClosesTheConnection) {
+  auto future = client.send(
+      {.url = server.url("/drip"), .on_body = [](std::string_view) { throw std::runtime_error("disk full"); }});
+  EXPECT_EQ(failure_of<std::runtime_error>(future), "disk full");
+  EXPECT_TRUE(eventually([&] { return server.closed() == 1; }, 10s));
+}
+
 TEST_F(HttpClient, ManyThreadsShareOneClient) {
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};

@@ -1,10 +1,11 @@
 // isolate-run — run heavy work off the main process, killable at once.
 //
-//   isolate-run json-stats [FILE|-] [--timeout DURATION] [--backend process|thread] [--max-bytes SIZE]
+//   isolate-run json-stats [FILE|-|URL] [--timeout DURATION] [--backend process|thread] [--max-bytes SIZE]
 //                          [--memory-limit SIZE] [--cpu-limit DURATION] [--no-sandbox] [--json]
 //
 // Parses a JSON document in a sandboxed worker process and prints what is in it. Ctrl-C or the
-// timeout kills the worker at once (and stops the read of the input, if it is still being read);
+// timeout kills the worker at once (and stops the read of the input, if it is still being read,
+// or its download: an http:// or https:// URL is fetched into a memfd the worker maps);
 // the parse may use at most --memory-limit and --cpu-limit. The worker reads the document from
 // the fd this process opened and reaches nothing else: no file, no network, no new process
 // (isolate::Sandbox; --no-sandbox parses without it). Exit codes: 0 ok, 64 usage, 65 malformed
@@ -32,6 +33,7 @@
 #include <string_view>
 #include <thread>
 
+#include "download.hpp"
 #include "json_stats_job.hpp"
 #include "progress_bar.hpp"
 
@@ -204,6 +206,23 @@ struct EraseBar {
   ~EraseBar() { bar.clear(); }
 };
 
+/// Downloads options.file into a memfd (a bar on the terminal if `show_bar`) and returns it; or,
+/// after saying why, minus the exit code.
+int fetch(const Options& options, const isolate::CancellationToken& token, bool show_bar) {
+  isolate::cli::ProgressBar bar(stderr, "fetch");
+  isolate::ProgressCallback on_progress;
+  if (show_bar) on_progress = [&bar](const isolate::Progress& progress) { bar.update(progress); };
+  try {
+    const EraseBar erase_bar{bar};
+    return isolate::cli::download(options.file, token, options.max_bytes, std::move(on_progress));
+  } catch (const isolate::CancelledException& e) {
+    return -report_cancel(options.file, e, "the download was stopped");
+  } catch (const std::exception& e) {  // HttpError, a status other than 200, a memfd error
+    report(options.file + ": cannot fetch it: " + e.what());
+    return -kExitNoInput;
+  }
+}
+
 int json_stats(const Options& options) {
   const auto start = std::chrono::steady_clock::now();
   isolate::CancellationToken interrupt;
@@ -212,8 +231,14 @@ int json_stats(const Options& options) {
   isolate::CancellationToken token = interrupt;
   if (options.timeout) token = interrupt.merge({isolate::TimeoutCancellationToken(*options.timeout)});
   const std::string name = options.file == "-" ? "(stdin)" : options.file;
+  // On a terminal the download's and the job's own reports draw bars on stderr; piped or --json
+  // output gets nothing but the result.
+  const bool show_bars = !options.as_json && ::isatty(STDOUT_FILENO) != 0 && ::isatty(STDERR_FILENO) != 0;
   int fd = -1;
-  {
+  if (isolate::cli::is_url(options.file)) {
+    fd = fetch(options, token, show_bars);
+    if (fd < 0) return -fd;  // an exit code
+  } else {
     // Opening may block for ever (a FIFO without a writer): a Ctrl-C or the timeout then ends the
     // tool at once, from the thread that cancels. No worker exists yet.
     auto while_opening = token.on_cancel([&name](const std::exception_ptr& e) {
@@ -226,11 +251,11 @@ int json_stats(const Options& options) {
       }
     });
     fd = open_input(options.file);
-  }
-  if (fd < 0) {
-    report("cannot read " + (options.file == "-" ? std::string("standard input") : options.file) + ": " +
-           std::strerror(errno));
-    return kExitNoInput;
+    if (fd < 0) {
+      report("cannot read " + (options.file == "-" ? std::string("standard input") : options.file) + ": " +
+             std::strerror(errno));
+      return kExitNoInput;
+    }
   }
   const bool in_process = options.backend == isolate::Backend::thread;
   const char* what_stopped = in_process ? "the parse was stopped" : "the worker was killed";
@@ -238,10 +263,8 @@ int json_stats(const Options& options) {
                                   .worker_executable = options.worker,
                                   .limits = options.limits,
                                   .sandbox = {.enabled = options.sandbox}};
-  // On a terminal the job's own reports draw a bar on stderr; piped or --json output gets
-  // nothing but the result.
-  isolate::cli::ProgressBar bar(stderr);
-  if (!options.as_json && ::isatty(STDOUT_FILENO) != 0 && ::isatty(STDERR_FILENO) != 0) {
+  isolate::cli::ProgressBar bar(stderr, "parse");
+  if (show_bars) {
     run_options.on_progress = [&bar](const isolate::Progress& progress) { bar.update(progress); };
   }
   try {
@@ -336,7 +359,7 @@ int run_tool(int argc, char** argv) {
   std::string max_bytes_text;
   std::string memory_limit_text;
   std::string cpu_limit_text;
-  stats->add_option("file", options.file, "The document; - for standard input");
+  stats->add_option("file", options.file, "The document: a file, - for standard input, or an http(s):// URL");
   stats->add_option("--timeout", timeout_text,
                     "Stop after this long, counted from the start (reading included): 500ms, 2s, 1.5m (exit code 124)");
   stats->add_option("--backend", backend_text, "Where the parse runs")->check(CLI::IsMember({"process", "thread"}));
@@ -370,6 +393,7 @@ int run_tool(int argc, char** argv) {
           "hostile document cannot take this process down, and Ctrl-C or --timeout kills the parse at once.\n\n"
           "  isolate-run json-stats big.json\n"
           "  isolate-run json-stats big.json --timeout 2s --json\n"
+          "  isolate-run json-stats https://example.org/data.json --timeout 30s\n"
           "  curl -s https://example.org/data.json | isolate-run json-stats -\n\n"
           "%s",
           stats->help().c_str());

@@ -47,7 +47,8 @@ void ProgressBar::update(const Progress& progress) {
     rate = static_cast<double>(progress.done - first_->done) / std::chrono::duration<double>(now - first_->at).count();
   }
   // \r back to the line's start, \033[K erases what a longer previous line left.
-  std::fprintf(terminal_, "\r%s\033[K", line(progress.done, progress.total, rate).c_str());
+  const std::string prefix = label_.empty() ? "" : label_ + " ";
+  std::fprintf(terminal_, "\r%s%s\033[K", prefix.c_str(), line(progress.done, progress.total, rate).c_str());
   std::fflush(terminal_);
   drawn_ = true;
 }

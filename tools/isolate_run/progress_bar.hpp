@@ -10,18 +10,21 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace isolate::cli {
 
 /// Draws a job's progress reports as one line on `terminal`, redrawn in place:
 ///
-///   [##########..........]  48%  95.4 MiB of 200.0 MiB  512 MB/s  0.2 s left
+///   parse [##########..........]  48%  95.4 MiB of 200.0 MiB  512 MB/s  0.2 s left
 ///
 /// The rate counts from the first report past the start. Thread safety: update() and
 /// clear() may be called from any thread (a run delivers its reports on a library thread).
 class ProgressBar {
  public:
-  explicit ProgressBar(std::FILE* terminal) noexcept : terminal_(terminal) {}
+  /// A bar on `terminal`, its line starting with `label` ("fetch", "parse"; none if empty).
+  explicit ProgressBar(std::FILE* terminal, std::string label = {}) noexcept
+      : terminal_(terminal), label_(std::move(label)) {}
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
 
@@ -36,6 +39,7 @@ class ProgressBar {
 
  private:
   std::FILE* terminal_;
+  std::string label_;
   std::mutex mutex_;
   struct Report {
     std::chrono::steady_clock::time_point at;

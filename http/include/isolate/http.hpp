@@ -18,6 +18,7 @@
 #include <isolate/progress.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -26,7 +27,15 @@
 #include <utility>
 #include <vector>
 
+namespace isolate::detail {
+struct ResultHooks;
+}  // namespace isolate::detail
+
 namespace isolate::http {
+
+namespace detail {
+struct ClientAccess;
+}  // namespace detail
 
 /// What to send. `method` is any HTTP token ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"...);
 /// a body is sent with any method but HEAD.
@@ -38,6 +47,11 @@ struct Request {
   /// 0: no limit. A response whose body (decoded) grows past it stops at once: HttpError. A
   /// Content-Length above it fails before the body is read.
   std::size_t max_body_bytes = 0;
+  /// If set, the response body goes here chunk by chunk as it arrives (decoded) instead of into
+  /// Response::body, which stays empty: e.g. straight into a file or a memfd. It runs on the
+  /// client's thread and must not block; max_body_bytes still counts every chunk. If it throws,
+  /// the transfer stops (its connection closed) and the future holds its exception.
+  std::function<void(std::string_view chunk)> on_body{};
   /// Bytes of the body sent (total: its size). Same rules as RunOptions::on_progress: a library
   /// thread, never two calls at once, never after the future is ready, the latest report wins;
   /// a callback that throws cancels the request with its exception.
@@ -89,6 +103,9 @@ class ISOLATE_HTTP_EXPORT Client {
   std::future<Response> get(std::string url, CancellationToken token = {});
 
  private:
+  friend struct detail::ClientAccess;  // async_send (<isolate/http_asio.hpp>)
+  std::future<Response> send_with_hooks(Request request, CancellationToken token, isolate::detail::ResultHooks hooks);
+
   class Loop;
   std::shared_ptr<Loop> loop_;
 };
