@@ -6,6 +6,8 @@
 # parse in-process) and reports the medians. Against the rivals of ../shared/anchors (pebble,
 # ProcessPoolExecutor, piscina, Node's JSON.parse), the script alternates rounds: isolate_bench,
 # then the rivals, then the tool, ROUNDS times; the table takes medians over the rounds.
+# bench/http_bench measures its rivals (curl, Node's fetch, Python's urllib) inside itself,
+# interleaved; its figures are printed as Google Benchmark counters (ratios: *_x).
 # Usage: ./scripts/bench.sh [ROUNDS=2]      (as root on Debian 12: installs what it needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +29,7 @@ if ((${#need[@]})); then
 fi
 
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DISOLATE_BENCH=ON -DISOLATE_TEST=OFF >/dev/null
-cmake --build "$BUILD" --target isolate_bench async_bench isolate-run generate-json
+cmake --build "$BUILD" --target isolate_bench async_bench http_bench isolate-run generate-json
 
 # The anchors write results next to themselves and shared/ is read-only: run a copy.
 ANCHORS=$BUILD/anchors
@@ -85,6 +87,8 @@ for run in $(seq 1 "$ROUNDS"); do
   "$BUILD/bench/isolate_bench" --benchmark_out="$OURS/isolate_bench_$run.json" --benchmark_out_format=json
   echo "== round $run of $ROUNDS: async_bench"
   "$BUILD/bench/async_bench" --benchmark_out="$OURS/async_bench_$run.json" --benchmark_out_format=json
+  echo "== round $run of $ROUNDS: http_bench (isolate::http beside curl, Node's fetch, Python's urllib)"
+  "$BUILD/bench/http_bench" --benchmark_out="$OURS/http_bench_$run.json" --benchmark_out_format=json
   echo "== round $run of $ROUNDS: rivals"
   anchor "$run" "build/pingpong none"
   anchor "$run" "$PY py/mp_process.py"

@@ -54,36 +54,11 @@ echo "exit code $code (75: over its limit; the worker was stopped, this process 
 
 # Over HTTP: Debian's nginx on 127.0.0.1 serves data/ (started here, stopped on exit); /slow/
 # serves at 20 MB/s, so the second fetch is still downloading when its timeout fires.
-WWW=$(pwd)/data
-NGINX_DIR=$(mktemp -d)
-nginx_pid=""
-stop_nginx() {
-  if [ -n "$nginx_pid" ]; then kill -9 "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
-  rm -rf "$NGINX_DIR"
-}
-trap stop_nginx EXIT
-for _ in 1 2 3 4 5; do
-  PORT=$((20000 + RANDOM % 40000))
-  cat >"$NGINX_DIR/nginx.conf" <<CONF
-pid $NGINX_DIR/nginx.pid; error_log $NGINX_DIR/error.log;
-events { worker_connections 64; }
-http { access_log off; client_body_temp_path $NGINX_DIR/body; proxy_temp_path $NGINX_DIR/proxy;
-  fastcgi_temp_path $NGINX_DIR/fastcgi; uwsgi_temp_path $NGINX_DIR/uwsgi; scgi_temp_path $NGINX_DIR/scgi;
-  server { listen 127.0.0.1:$PORT; root $WWW; location /slow/ { alias $WWW/; limit_rate 20m; } } }
-CONF
-  /usr/sbin/nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -g 'daemon off; master_process off;' 2>/dev/null &
-  nginx_pid=$!
-  up=no
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then up=yes; break; fi
-    sleep 0.05
-  done
-  [ "$up" = yes ] && break
-  kill -9 "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
-done
-[ -n "$nginx_pid" ] || { echo "nginx did not start" >&2; exit 1; }
-URL="http://127.0.0.1:$PORT/$(basename "$SAMPLE")"
-SLOW_URL="http://127.0.0.1:$PORT/slow/$(basename "$SAMPLE")"
+source scripts/local_nginx.sh
+trap stop_local_nginx EXIT
+start_local_nginx "$(pwd)/data" 20m
+URL="http://127.0.0.1:$NGINX_PORT/$(basename "$SAMPLE")"
+SLOW_URL="http://127.0.0.1:$NGINX_PORT/slow/$(basename "$SAMPLE")"
 
 echo
 echo "== 4. isolate-run json-stats $URL    (fetched into a memfd the worker maps, then parsed)"

@@ -156,31 +156,15 @@ rm -f "$dir/bar.json"
 
 # Documents over HTTP, from Debian's nginx on 127.0.0.1 (started here, stopped on exit); /slow/
 # serves at 2 MB/s, so a 60 MB download lasts half a minute.
-www="$dir/www" conf="$dir/nginx"
-mkdir -p "$www" "$conf"
+www="$dir/www"
+mkdir -p "$www"
 cp "$dir/small.json" "$dir/big.json" "$www/"
-nginx=""
-stop_nginx() { if [ -n "$nginx" ]; then kill -9 "$nginx" 2>/dev/null; wait "$nginx" 2>/dev/null; nginx=""; fi; }
-trap stop_nginx EXIT
-for _ in 1 2 3 4 5; do
-  port=$((20000 + RANDOM % 40000))
-  cat >"$conf/nginx.conf" <<CONF
-pid $conf/nginx.pid; error_log $conf/error.log;
-events { worker_connections 64; }
-http { access_log off; client_body_temp_path $conf/body; proxy_temp_path $conf/proxy;
-  fastcgi_temp_path $conf/fastcgi; uwsgi_temp_path $conf/uwsgi; scgi_temp_path $conf/scgi;
-  server { listen 127.0.0.1:$port; root $www; location /slow/ { alias $www/; limit_rate 2m; } } }
-CONF
-  /usr/sbin/nginx -p "$conf" -c "$conf/nginx.conf" -g 'daemon off; master_process off;' 2>>"$conf/error.log" &
-  nginx=$!
-  for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-  stop_nginx
-done
-if [ -z "$nginx" ]; then
-  fail "nginx did not start: $(tail -5 "$conf/error.log")"
+source "$(dirname "$0")/../../scripts/local_nginx.sh"
+trap stop_local_nginx EXIT
+if ! start_local_nginx "$www" 2m; then
+  fail "nginx did not start"
 else
-  url="http://127.0.0.1:$port"
+  url="http://127.0.0.1:$NGINX_PORT"
   "$run" json-stats "$url/small.json" --json >"$dir/out" 2>&1
   check "a URL is fetched and parsed" 0 $? "$dir/out" "\"bytes\": $(bytes_of "$dir/small.json")"
   "$run" json-stats "$url/missing.json" >"$dir/out" 2>&1; check "a URL answering 404" 66 $? "$dir/out" 'status 404'
@@ -195,7 +179,7 @@ else
   kill -INT "$tool"; wait "$tool"; check "Ctrl-C during a download stops it" 130 $? "$dir/out" 'interrupted (Ctrl-C); the download was stopped'
   script -qfec "$run json-stats $url/slow/big.json --timeout 2s" /dev/null >"$dir/out" 2>&1
   check "a terminal shows the download's progress bar" 124 $? "$dir/out" 'fetch \[.*MiB of 57.2 MiB'
-  stop_nginx
+  stop_local_nginx
 fi
 
 # Ctrl-C while the worker parses: wait until the worker exists, interrupt, expect 130 and no worker.

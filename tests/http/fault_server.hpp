@@ -17,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -40,6 +41,8 @@ class FaultServer {
   [[nodiscard]] int accepted() const noexcept { return accepted_.load(); }
   /// Connections the client closed (or reset), as the server saw them.
   [[nodiscard]] int closed() const noexcept { return closed_.load(); }
+  /// When the server last saw a connection closed (steady_clock, nanoseconds since its epoch).
+  [[nodiscard]] std::int64_t last_closed_ns() const noexcept { return last_closed_ns_.load(); }
   [[nodiscard]] int requests(const std::string& path) const;
 
  private:
@@ -47,13 +50,17 @@ class FaultServer {
   unsigned short port_ = 0;
   std::atomic<int> accepted_{0};
   std::atomic<int> closed_{0};
+  std::atomic<std::int64_t> last_closed_ns_{0};
   mutable std::mutex mutex_;
   std::map<std::string, int> requests_;  // guarded by mutex_
   std::thread thread_;
 
   friend class FaultSession;
   void count_request(const std::string& path);
-  void count_closed() noexcept { ++closed_; }
+  void count_closed() noexcept {
+    last_closed_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+    ++closed_;
+  }
 };
 
 }  // namespace isolate::test

@@ -68,7 +68,8 @@ NginxServer::NginxServer(std::filesystem::path root) : root_(std::move(root)) {
       << "  sendfile on; keepalive_requests 10000;\n"
       << "  gzip on; gzip_types application/json text/plain; gzip_min_length 1;\n"
       << "  server { listen 127.0.0.1:" << http_port_ << "; root " << root_.string() << ";\n"
-      << "    location /slow/ { alias " << root_.string() << "/; gzip off; limit_rate 2m; } }\n"
+      << "    location /slow/ { alias " << root_.string() << "/; gzip off; limit_rate 2m; }\n"
+      << "    location /plain/ { alias " << root_.string() << "/; gzip off; } }\n"
       << "  server { listen 127.0.0.1:" << https_port_ << " ssl; root " << root_.string() << ";\n"
       << "    ssl_certificate " << dir << "/cert.pem; ssl_certificate_key " << dir << "/key.pem; }\n"
       << "}\n";

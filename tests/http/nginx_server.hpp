@@ -1,7 +1,7 @@
 // nginx_server.hpp — Debian's nginx serving a directory on 127.0.0.1, over HTTP (gzip on, keep-
-// alive; under /slow/ uncompressed at 2 MB/s) and over HTTPS with a self-signed certificate made
-// for it, for the HTTP client's tests and the fetch example's. Started as a child of this process (dies with it),
-// stopped and reaped on destruction.
+// alive; under /plain/ never compressed, under /slow/ uncompressed at 2 MB/s) and over HTTPS with a self-signed
+// certificate made for it, for the HTTP client's tests and the fetch example's. Started as a child of this process
+// (dies with it), stopped and reaped on destruction.
 #pragma once
 
 #include <sys/types.h>
