@@ -44,7 +44,10 @@ TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:$SIGNALS:suppressions=$PWD
 
 section "Thread-only build (ISOLATE_PROCESS_BACKEND=OFF, as on platforms without worker processes)"
 configure threads
-cmake --build --preset threads -j "$JOBS" --target isolate_tests
+# The four suites only: the HTTP client and the tools' parts do not depend on the backend (the
+# other builds test them).
+cmake --build --preset threads -j "$JOBS" --target isolate_unit_tests isolate_integration_tests isolate_stress_tests \
+  isolate_fault_tests
 ctest --preset threads -j "$JOBS"
 
 section "Fuzzing: libFuzzer (clang, ASan + UBSan), $FUZZ_RUNS inputs per target from the replay programs' seeds"

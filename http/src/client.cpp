@@ -3,6 +3,7 @@
 #include <isolate/detail/cancellable_result.hpp>
 #include <isolate/http.hpp>
 
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -46,7 +47,14 @@ void check(const Request& request) {
 
 }  // namespace
 
-Client::Client() : loop_(Loop::start()) {}
+Client::Client() : Client(ClientOptions{}) {}
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {
+  if (!options_.ca_file.empty() && !std::filesystem::is_regular_file(options_.ca_file)) {
+    throw std::invalid_argument("isolate::http: no CA file " + options_.ca_file);
+  }
+  loop_ = Loop::start();
+}
 
 Client::~Client() { loop_->shutdown(); }
 
@@ -59,7 +67,7 @@ std::future<Response> Client::send_with_hooks(Request request, CancellationToken
   check(request);
   if (token.is_cancelled()) return isolate::detail::failed_future<Response>(token.exception(), std::move(hooks));
   auto transfer = detail::Transfer::create(
-      std::move(request),
+      std::move(request), options_,
       [weak = std::weak_ptr<Loop>(loop_)](const std::shared_ptr<detail::Transfer>& self) {
         if (auto loop = weak.lock()) loop->stop(self);
       },

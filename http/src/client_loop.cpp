@@ -4,6 +4,7 @@
 
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 
 namespace isolate::http {
@@ -60,6 +61,13 @@ void Client::Loop::stop(const std::shared_ptr<detail::Transfer>& transfer) {
   }
   if (!running_) return;
   stopping_.push_back(transfer);
+  if (std::this_thread::get_id() == thread_.get_id()) {
+    // Cancelled from one of the transfer's own callbacks (an on_body that cancels its token):
+    // curl cannot take a handle off from inside a callback, and waiting here would wait for
+    // ourselves. Its callbacks stop the transfer; the thread takes it off when curl returns.
+    transfer->stop_requested = true;
+    return;
+  }
   curl_multi_wakeup(multi_);
   detached_.wait(lock, [&] { return transfer->stage == detail::Stage::detached || !running_; });
 }

@@ -30,7 +30,9 @@ class Client::Loop {
   /// Hands `transfer` to the thread, unless it was stopped already.
   void submit(const std::shared_ptr<detail::Transfer>& transfer);
   /// Takes `transfer` off the wire, closing its connection, and returns once it is off (at once
-  /// if it never got on, or if the thread has ended). Its result is the caller's to complete.
+  /// if it never got on, or if the thread has ended; on the thread itself — a callback of the
+  /// transfer cancelling its token — the transfer stops at its next callback and comes off when
+  /// curl returns). Its result is the caller's to complete.
   void stop(const std::shared_ptr<detail::Transfer>& transfer);
   /// Fails every transfer with CancelledException("client destroyed") and joins the thread.
   void shutdown() noexcept;

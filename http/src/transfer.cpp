@@ -2,6 +2,8 @@
 // Response, and the verdict turned into the future's value or HttpError.
 #include "transfer.hpp"
 
+#include <isolate/detail/fresh_memory.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -37,7 +39,8 @@ std::uint64_t as_count(curl_off_t value) { return value > 0 ? static_cast<std::u
 
 }  // namespace
 
-std::shared_ptr<Transfer> Transfer::create(Request request, Stop stop, isolate::detail::ResultHooks hooks) {
+std::shared_ptr<Transfer> Transfer::create(Request request, const ClientOptions& options, Stop stop,
+                                           isolate::detail::ResultHooks hooks) {
   std::shared_ptr<Transfer> transfer(new Transfer(std::move(request)));
   std::function<void()> on_cancel = [weak = std::weak_ptr<Transfer>(transfer), stop = std::move(stop)] {
     if (auto self = weak.lock()) stop(self);
@@ -56,7 +59,7 @@ std::shared_ptr<Transfer> Transfer::create(Request request, Stop stop, isolate::
       if (auto result = weak.lock()) result->cancel_with(std::move(error));
     });
   }
-  transfer->configure();
+  transfer->configure(options);
   return transfer;
 }
 
@@ -70,14 +73,20 @@ Transfer::~Transfer() {
   curl_slist_free_all(headers_);
 }
 
-void Transfer::configure() {
+void Transfer::configure(const ClientOptions& options) {
   set(easy_, CURLOPT_URL, request_.url.c_str());
+  if (!options.ca_file.empty()) set(easy_, CURLOPT_CAINFO, options.ca_file.c_str());
   set(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
   set(easy_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   set(easy_, CURLOPT_FOLLOWLOCATION, 1L);
   set(easy_, CURLOPT_MAXREDIRS, kMaxRedirects);
   set(easy_, CURLOPT_ACCEPT_ENCODING, "");  // every encoding this curl decodes
   set(easy_, CURLOPT_NOSIGNAL, 1L);
+  // A transfer taken off while its name lookup runs would otherwise wait for getaddrinfo to
+  // return (seconds with a dead DNS server: curl's known bug "multi perform hangs waiting for
+  // threaded resolver"). With this, the resolver thread is left to finish on its own and its
+  // few bytes may leak: a cancel returns at once.
+  set(easy_, CURLOPT_QUICK_EXIT, 1L);
   set(easy_, CURLOPT_ERRORBUFFER, error_.data());
   set(easy_, CURLOPT_PRIVATE, static_cast<void*>(this));
   set(easy_, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
@@ -132,6 +141,7 @@ void Transfer::set_progress() {
 
 std::size_t Transfer::on_body(char* data, std::size_t size, std::size_t count, void* self) noexcept {
   auto& transfer = *static_cast<Transfer*>(self);
+  if (transfer.stop_requested) return 0;  // curl stops the transfer
   const std::size_t bytes = size * count;
   std::string& body = transfer.response_.body;
   const std::size_t limit = transfer.request_.max_body_bytes;
@@ -153,7 +163,11 @@ std::size_t Transfer::on_body(char* data, std::size_t size, std::size_t count, v
     if (!std::exchange(transfer.body_reserved_, true)) {
       curl_off_t length = -1;
       if (curl_easy_getinfo(transfer.easy_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK && length > 0) {
-        body.reserve(limit != 0 ? std::min(static_cast<std::size_t>(length), limit) : static_cast<std::size_t>(length));
+        const std::size_t expected =
+            limit != 0 ? std::min(static_cast<std::size_t>(length), limit) : static_cast<std::size_t>(length);
+        body.reserve(expected);
+        // A large body: huge pages and one populating call, not a fault per 4 KiB as it arrives.
+        isolate::detail::prepare_fresh_memory(body.data(), expected);
       }
     }
     body.append(data, bytes);
@@ -165,6 +179,7 @@ std::size_t Transfer::on_body(char* data, std::size_t size, std::size_t count, v
 
 std::size_t Transfer::on_header(char* data, std::size_t size, std::size_t count, void* self) noexcept {
   auto& transfer = *static_cast<Transfer*>(self);
+  if (transfer.stop_requested) return 0;
   const std::size_t bytes = size * count;
   const std::string_view line(data, bytes);
   try {
@@ -184,7 +199,7 @@ int Transfer::on_progress(void* self, curl_off_t down_total, curl_off_t down_now
   auto& transfer = *static_cast<Transfer*>(self);
   if (transfer.send_cell_ != nullptr) transfer.send_cell_->store(as_count(up_now), as_count(up_total));
   if (transfer.receive_cell_ != nullptr) transfer.receive_cell_->store(as_count(down_now), as_count(down_total));
-  return 0;
+  return transfer.stop_requested ? 1 : 0;  // non-zero: curl aborts the transfer
 }
 
 void Transfer::forbid_reuse() noexcept { curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, 1L); }

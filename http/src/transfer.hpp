@@ -8,6 +8,7 @@
 #include <isolate/http.hpp>
 
 #include <array>
+#include <atomic>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -28,10 +29,12 @@ class Transfer {
   /// What a token's cancel does to the transfer before its future is ready: take it off the wire.
   using Stop = std::function<void(const std::shared_ptr<Transfer>&)>;
 
-  /// A transfer of `request` whose result calls `stop` with it when its token wins, and runs
+  /// A transfer of `request` (with the client's `options`) whose result calls `stop` with it when
+  /// its token wins, and runs
   /// `hooks` besides (its progress watches close first). Throws
   /// HttpError if curl cannot take the request, std::bad_alloc.
-  static std::shared_ptr<Transfer> create(Request request, Stop stop, isolate::detail::ResultHooks hooks = {});
+  static std::shared_ptr<Transfer> create(Request request, const ClientOptions& options, Stop stop,
+                                          isolate::detail::ResultHooks hooks = {});
   ~Transfer();
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
@@ -40,6 +43,9 @@ class Transfer {
   [[nodiscard]] isolate::detail::CancellableResult<Response>& result() noexcept { return *result_; }
   /// Loop state; read and written under the loop's mutex only.
   Stage stage = Stage::created;
+  /// Set on the loop's thread when the transfer's token fired inside one of its own callbacks:
+  /// its next callback tells curl to stop.
+  std::atomic<bool> stop_requested{false};
 
   /// Completes the future from curl's verdict (loop thread, once detached). Never throws.
   void finish(CURLcode code) noexcept;
@@ -49,7 +55,7 @@ class Transfer {
 
  private:
   explicit Transfer(Request request);
-  void configure();
+  void configure(const ClientOptions& options);
   void set_method();
   void set_progress();
 

@@ -12,25 +12,28 @@
 //   /drip              Content-Length 1 GB, then 1 KiB every 10 ms for ever
 //   /reset             Content-Length 1 MB, 1000 bytes, then a TCP reset
 //   /hang              reads the request and never answers
+//
+// Blocking sockets, a thread per connection (Boost.Beast reads and writes the messages): cheap
+// to build, and a connection's close is seen the moment it happens (poll for POLLRDHUP).
 #pragma once
-
-#include <boost/asio/io_context.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace isolate::test {
 
 class FaultServer {
  public:
-  /// Listens on 127.0.0.1 (a port the system picks) and serves on its own thread.
+  /// Listens on 127.0.0.1 (a port the system picks) and serves on threads of its own.
   FaultServer();
-  /// Stops serving and closes every connection.
+  /// Stops serving: every connection is shut down and every thread joined.
   ~FaultServer();
   FaultServer(const FaultServer&) = delete;
   FaultServer& operator=(const FaultServer&) = delete;
@@ -39,28 +42,30 @@ class FaultServer {
   [[nodiscard]] std::string url(const std::string& path) const;
 
   [[nodiscard]] int accepted() const noexcept { return accepted_.load(); }
-  /// Connections the client closed (or reset), as the server saw them.
+  /// Connections that ended (the client closed or reset them, or the server's /reset), as the
+  /// server saw them.
   [[nodiscard]] int closed() const noexcept { return closed_.load(); }
-  /// When the server last saw a connection closed (steady_clock, nanoseconds since its epoch).
+  /// When the server last saw a connection end (steady_clock, nanoseconds since its epoch).
   [[nodiscard]] std::int64_t last_closed_ns() const noexcept { return last_closed_ns_.load(); }
   [[nodiscard]] int requests(const std::string& path) const;
 
  private:
-  boost::asio::io_context io_;
+  void accept_loop();
+  void serve(int fd);
+  void count_request(const std::string& path);
+  void count_closed() noexcept;
+
+  int listen_fd_ = -1;
   unsigned short port_ = 0;
   std::atomic<int> accepted_{0};
   std::atomic<int> closed_{0};
   std::atomic<std::int64_t> last_closed_ns_{0};
   mutable std::mutex mutex_;
   std::map<std::string, int> requests_;  // guarded by mutex_
-  std::thread thread_;
-
-  friend class FaultSession;
-  void count_request(const std::string& path);
-  void count_closed() noexcept {
-    last_closed_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
-    ++closed_;
-  }
+  std::set<int> open_fds_;               // guarded by mutex_: shut down on destruction
+  std::vector<std::thread> sessions_;    // guarded by mutex_
+  bool stopping_ = false;                // guarded by mutex_
+  std::thread acceptor_;
 };
 
 }  // namespace isolate::test

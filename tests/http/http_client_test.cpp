@@ -5,9 +5,6 @@
 #include <isolate/http.hpp>
 #include <nlohmann/json.hpp>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -17,6 +14,7 @@
 #include <vector>
 
 #include "fault_server.hpp"
+#include "free_port.hpp"
 #include "process_helpers.hpp"
 
 namespace isolate::test {
@@ -164,10 +162,7 @@ TEST_F(HttpClient, AnEndlessBodyStopsAsSoonAsItPassesMaxBodyBytes) {
 }
 
 TEST_F(HttpClient, TransportFailuresAreHttpErrorsWithCurlsMessageAndTheUrl) {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  const std::string refused = "http://127.0.0.1:" + std::to_string(probe.local_endpoint().port()) + "/";
-  probe.close();  // nothing listens there now
+  const std::string refused = "http://127.0.0.1:" + std::to_string(free_port()) + "/";  // nothing listens
   auto future = client.get(refused);
   std::string what = failure_of<HttpError>(future);
   EXPECT_NE(what.find("onnect"), std::string::npos) << what;
@@ -295,6 +290,16 @@ TEST_F(HttpClient, AnOnBodyThatThrowsEndsTheRequestWithItsExceptionAndClosesTheC
       {.url = server.url("/drip"), .on_body = [](std::string_view) { throw std::runtime_error("disk full"); }});
   EXPECT_EQ(failure_of<std::runtime_error>(future), "disk full");
   EXPECT_TRUE(eventually([&] { return server.closed() == 1; }, 10s));
+}
+
+TEST_F(HttpClient, AnOnBodyThatCancelsItsOwnTokenEndsTheRequestWithTheTokensException) {
+  CancellationToken token;
+  auto future = client.send({.url = server.url("/drip"),
+                             .on_body = [token](std::string_view) mutable { token.cancel("seen the first chunk"); }},
+                            token);
+  EXPECT_EQ(failure_of<CancelledException>(future), "seen the first chunk");
+  EXPECT_TRUE(eventually([&] { return server.closed() == 1; }, 10s));
+  EXPECT_EQ(client.get(server.url("/hello")).get().body, "hello") << "the client goes on";
 }
 
 TEST_F(HttpClient, ManyThreadsShareOneClient) {

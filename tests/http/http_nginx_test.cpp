@@ -64,5 +64,16 @@ TEST_F(HttpFromNginx, ASelfSignedCertificateIsAnHttpError) {
   }
 }
 
+TEST_F(HttpFromNginx, HttpsWithTheServersCertificateTrustedArrivesWhole) {
+  Client trusting({.ca_file = server_->certificate_file()});
+  const auto response = trusting.get(server_->https_url("/large.bin")).get();
+  ASSERT_EQ(response.status, 200);
+  EXPECT_TRUE(response.body == large_) << "the body differs (" << response.body.size() << " bytes)";
+}
+
+TEST(HttpClientOptions, AMissingCaFileIsInvalidArgument) {
+  EXPECT_THROW(Client({.ca_file = "/nonexistent/ca.pem"}), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace isolate::test

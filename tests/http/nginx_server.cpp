@@ -2,14 +2,15 @@
 // openssl, nginx in the foreground without a master process.
 #include "nginx_server.hpp"
 
+#include "free_port.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
 #include <cstdlib>
@@ -20,22 +21,17 @@
 namespace isolate::test {
 namespace {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-
-/// A port nothing listens on right now (the system's pick, released at once).
-unsigned short free_port() {
-  asio::io_context io;
-  tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
-  return probe.local_endpoint().port();
-}
-
+/// True once something accepts connections on 127.0.0.1:`port`.
 bool accepts(unsigned short port) {
-  asio::io_context io;
-  tcp::socket socket(io);
-  boost::system::error_code error;
-  socket.connect({asio::ip::make_address("127.0.0.1"), port}, error);
-  return !error;
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
+  const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return connected;
 }
 
 /// Runs `command` through the shell; throws with `what` if it fails.
@@ -52,6 +48,7 @@ NginxServer::NginxServer(std::filesystem::path root) : root_(std::move(root)) {
   const auto dir = dir_.path().string();
   shell(
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1 "
       "-keyout " +
           dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1",
       "openssl could not make a certificate: ./scripts/install-deps.sh installs openssl");

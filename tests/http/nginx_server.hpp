@@ -27,6 +27,8 @@ class NginxServer {
   /// "https://127.0.0.1:PORT" + path (a certificate no CA signed).
   [[nodiscard]] std::string https_url(const std::string& path) const;
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+  /// The server's certificate (PEM): trusted as a CA, it makes its HTTPS verifiable.
+  [[nodiscard]] std::string certificate_file() const { return (dir_ / "cert.pem").string(); }
 
  private:
   TempDir dir_;

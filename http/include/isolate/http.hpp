@@ -50,7 +50,9 @@ struct Request {
   /// If set, the response body goes here chunk by chunk as it arrives (decoded) instead of into
   /// Response::body, which stays empty: e.g. straight into a file or a memfd. It runs on the
   /// client's thread and must not block; max_body_bytes still counts every chunk. If it throws,
-  /// the transfer stops (its connection closed) and the future holds its exception.
+  /// the transfer stops (its connection closed) and the future holds its exception. It may
+  /// cancel the request's own token: the transfer stops there, the future holds the token's
+  /// exception at once and the connection closes as soon as the callback has returned.
   std::function<void(std::string_view chunk)> on_body{};
   /// Bytes of the body sent (total: its size). Same rules as RunOptions::on_progress: a library
   /// thread, never two calls at once, never after the future is ready, the latest report wins;
@@ -79,6 +81,13 @@ class ISOLATE_HTTP_EXPORT HttpError : public IsolateError {
   using IsolateError::IsolateError;
 };
 
+/// How a Client connects.
+struct ClientOptions {
+  /// A PEM file of CA certificates to trust instead of the system's store (a private CA, or a
+  /// test server's self-signed certificate). Empty: the system's store.
+  std::string ca_file{};
+};
+
 /// Sends requests; reuses connections between them. Thread safety: every member may be called
 /// from any thread concurrently.
 class ISOLATE_HTTP_EXPORT Client {
@@ -86,6 +95,9 @@ class ISOLATE_HTTP_EXPORT Client {
   /// Starts the client's thread. Throws HttpError if libcurl cannot be set up, std::system_error
   /// if the thread cannot start.
   Client();
+  /// A client with `options`. Throws std::invalid_argument for a ca_file that does not exist, and
+  /// as Client().
+  explicit Client(ClientOptions options);
   /// Fails what is still in flight with CancelledException("client destroyed") (each transfer
   /// stopped and its connection closed first), then joins the thread.
   ~Client();
@@ -107,6 +119,7 @@ class ISOLATE_HTTP_EXPORT Client {
   std::future<Response> send_with_hooks(Request request, CancellationToken token, isolate::detail::ResultHooks hooks);
 
   class Loop;
+  ClientOptions options_;
   std::shared_ptr<Loop> loop_;
 };
 
