@@ -51,8 +51,8 @@ int download(const std::string& url, const CancellationToken& token, std::uint64
   const int fd = memfd.get();
   http::Request request{.url = url,
                         .max_body_bytes = static_cast<std::size_t>(max_bytes),
-                        .on_body = [fd](std::string_view chunk) { write_all(fd, chunk); },
-                        .on_receive_progress = std::move(on_progress)};
+                        .on_receive_progress = std::move(on_progress),
+                        .on_body = [fd](std::string_view chunk) { write_all(fd, chunk); }};
   const http::Response response = client.send(std::move(request), token).get();
   if (response.status != 200)
     throw DownloadStatusError("the server answered with status " + std::to_string(response.status));

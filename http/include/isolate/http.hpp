@@ -47,13 +47,6 @@ struct Request {
   /// 0: no limit. A response whose body (decoded) grows past it stops at once: HttpError. A
   /// Content-Length above it fails before the body is read.
   std::size_t max_body_bytes = 0;
-  /// If set, the response body goes here chunk by chunk as it arrives (decoded) instead of into
-  /// Response::body, which stays empty: e.g. straight into a file or a memfd. It runs on the
-  /// client's thread and must not block; max_body_bytes still counts every chunk. If it throws,
-  /// the transfer stops (its connection closed) and the future holds its exception. It may
-  /// cancel the request's own token: the transfer stops there, the future holds the token's
-  /// exception at once and the connection closes as soon as the callback has returned.
-  std::function<void(std::string_view chunk)> on_body{};
   /// Bytes of the body sent (total: its size). Same rules as RunOptions::on_progress: a library
   /// thread, never two calls at once, never after the future is ready, the latest report wins;
   /// a callback that throws cancels the request with its exception.
@@ -61,6 +54,15 @@ struct Request {
   /// Bytes of the response body received (before decoding); total = Content-Length where known,
   /// else 0. Same rules as on_send_progress.
   ProgressCallback on_receive_progress{};
+  // Beyond the contract in ../shared/API.md (after its members, so that code written against it
+  // initialises the same members):
+  /// If set, the response body goes here chunk by chunk as it arrives (decoded) instead of into
+  /// Response::body, which stays empty: e.g. straight into a file or a memfd. It runs on the
+  /// client's thread and must not block; max_body_bytes still counts every chunk. If it throws,
+  /// the transfer stops (its connection closed) and the future holds its exception. It may
+  /// cancel the request's own token: the transfer stops there, the future holds the token's
+  /// exception at once and the connection closes as soon as the callback has returned.
+  std::function<void(std::string_view chunk)> on_body{};
 };
 
 /// What came back: the last response after redirects. Any status is a Response (no exception
