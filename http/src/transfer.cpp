@@ -214,7 +214,9 @@ void Transfer::finish(CURLcode code) noexcept {
       return;
     }
     if (body_error_) {
-      result_->set_exception(body_error_);
+      // Hand the exception over rather than share it: the caller then holds its only reference,
+      // so it is never freed on this thread while the caller reads it.
+      result_->set_exception(std::exchange(body_error_, nullptr));
       return;
     }
     std::string what;
