@@ -19,8 +19,27 @@ check() {  # check NAME EXPECTED_CODE ACTUAL_CODE OUTPUT_FILE PATTERN
   fi
 }
 fail() { echo "FAIL $*"; failures=$((failures + 1)); }
-# interrupt NAME PATTERN -- COMMAND...: starts COMMAND, waits until WAIT_FOR (a shell test) holds,
-# sends SIGINT, expects exit 130 and PATTERN in the output within 5 s.
+# sigint_blocked PID: the tool has blocked SIGINT (its watcher is up: from then on a Ctrl-C is
+# reported, not the default death). Waits up to 10 s; a slow start never turns into a failure.
+sigint_blocked() {
+  local mask
+  for _ in $(seq 1 1000); do
+    mask=$(awk '/^SigBlk:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
+    [ -n "$mask" ] && (( (16#$mask >> 1) & 1 )) && return 0
+    sleep 0.01
+  done
+  return 1
+}
+# worker_of PID: the pid of the tool's worker (its child running --isolate-worker=), once it exists
+# (up to 10 s), else nothing.
+worker_of() {
+  local worker
+  for _ in $(seq 1 2000); do
+    worker=$(pgrep -P "$1" -f -- '--isolate-worker=' || true)
+    [ -n "$worker" ] && { echo "$worker"; return; }
+    sleep 0.005
+  done
+}
 bytes_of() { wc -c <"$1"; }
 
 "$gen" "$dir/small.json" 200000 >/dev/null
@@ -131,7 +150,8 @@ case "$state" in *"Seccomp: 0 "*) echo "ok   --no-sandbox: the worker has no fil
 "$run" json-stats "$dir/small.json" --no-sandbox --json >"$dir/out" 2>&1; check "--no-sandbox parses" 0 $? "$dir/out" '"sandboxed": false'
 "$run" json-stats /dev/zero >"$dir/out" 2>&1 &
 tool=$!
-sleep 0.3
+[ -n "$(worker_of "$tool")" ] || fail "/dev/zero: the worker never started"
+sleep 0.1  # reading
 kill -INT "$tool"; wait "$tool"; check "Ctrl-C while the worker reads endless input" 130 $? "$dir/out" 'interrupted (Ctrl-C); the worker was killed'
 
 "$gen" "$dir/big.json" 60000000 >/dev/null
@@ -175,7 +195,8 @@ else
   check "--timeout during a download stops it" 124 $? "$dir/out" 'timed out after 1s; the download was stopped'
   "$run" json-stats "$url/slow/big.json" >"$dir/out" 2>&1 &
   tool=$!
-  sleep 0.5
+  sigint_blocked "$tool" || fail "Ctrl-C during a download: the tool never blocked SIGINT"
+  sleep 0.5  # downloading (a 30 s download)
   kill -INT "$tool"; wait "$tool"; check "Ctrl-C during a download stops it" 130 $? "$dir/out" 'interrupted (Ctrl-C); the download was stopped'
   script -qfec "$run json-stats $url/slow/big.json --timeout 2s" /dev/null >"$dir/out" 2>&1
   check "a terminal shows the download's progress bar" 124 $? "$dir/out" 'fetch \[.*MiB of 57.2 MiB'
@@ -185,12 +206,7 @@ fi
 # Ctrl-C while the worker parses: wait until the worker exists, interrupt, expect 130 and no worker.
 "$run" json-stats "$dir/big.json" >"$dir/out" 2>&1 &
 tool=$!
-worker=""
-for _ in $(seq 1 2000); do
-  worker=$(pgrep -P "$tool" -f -- '--isolate-worker=' || true)
-  [ -n "$worker" ] && break
-  sleep 0.005
-done
+worker=$(worker_of "$tool")
 if [ -z "$worker" ]; then
   fail "Ctrl-C: the worker never started"; kill "$tool" 2>/dev/null; wait "$tool"
 else
@@ -201,13 +217,15 @@ else
 fi
 
 # Ctrl-C on the thread backend: the parse is stopped (a thread is never killed), and says so.
-# There is no worker to wait for: the signal goes half-way through a parse timed just before.
+# There is no worker to wait for: the signal goes a third of the way into a run timed just before,
+# counted from the moment the tool watches for it.
 start=$(date +%s%N)
 "$run" json-stats "$dir/big.json" --backend thread >"$dir/out" 2>&1
-half=$(( ($(date +%s%N) - start) / 2000 ))  # microseconds
+third=$(( ($(date +%s%N) - start) / 3000 ))  # microseconds
 "$run" json-stats "$dir/big.json" --backend thread >"$dir/out" 2>&1 &
 tool=$!
-sleep "$(awk "BEGIN { print $half / 1e6 }")"
+sigint_blocked "$tool" || fail "thread backend: the tool never blocked SIGINT"
+sleep "$(awk "BEGIN { print $third / 1e6 }")"
 kill -INT "$tool"; wait "$tool"; code=$?
 if [ "$code" -eq 0 ]; then
   echo "skip Ctrl-C on the thread backend: the parse ended before the signal"
