@@ -241,8 +241,8 @@ TEST_F(HttpClient, SendProgressReportsTheBodySent) {
                              .body = body,
                              .on_send_progress =
                                  [&](const Progress& p) {
+                                   total = p.total;  // before done: once done is seen, so is its total
                                    done = p.done;
-                                   total = p.total;
                                  }},
                             TimeoutCancellationToken(60s));
   EXPECT_TRUE(eventually([&] { return done == body.size(); }, 20s)) << done << " of " << total;

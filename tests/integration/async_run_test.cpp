@@ -24,6 +24,7 @@
 #include <thread>
 #include <variant>
 
+#include "pid_file.hpp"
 #include "process_helpers.hpp"
 #include "process_table.hpp"
 #include "test_jobs.hpp"
@@ -42,12 +43,6 @@ class AsyncRun : public ::testing::Test {
   TempDir dir_;
   [[nodiscard]] std::string pid_file() const { return (dir_.path() / "pid").string(); }
 };
-
-pid_t wait_for_pid_file(const std::string& file) {
-  EXPECT_TRUE(eventually([&] { return std::filesystem::exists(file) && !read_file(file).empty(); }, 20s))
-      << "the job never started";
-  return static_cast<pid_t>(std::stol(read_file(file)));
-}
 
 /// Rethrows `error` and reports whether it is Asio's operation_aborted.
 bool is_operation_aborted(const std::exception_ptr& error) {

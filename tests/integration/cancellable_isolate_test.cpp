@@ -19,6 +19,7 @@
 #include <random>
 #include <thread>
 
+#include "pid_file.hpp"
 #include "process_helpers.hpp"
 #include "process_table.hpp"
 #include "test_jobs.hpp"
@@ -37,12 +38,6 @@ class ProcessIsolate : public ::testing::Test {
     if (!detail::process_backend_available()) GTEST_SKIP() << "built without the process backend";
   }
 };
-
-/// Waits for a worker to write its pid into `file`.
-pid_t wait_for_pid_file(const std::filesystem::path& file) {
-  EXPECT_TRUE(eventually([&] { return std::filesystem::exists(file); }, 20s)) << "worker never started";
-  return static_cast<pid_t>(std::stol(read_file(file)));
-}
 
 // The whole suite must leave no child process and no /dev/shm name behind.
 class LeakCheck : public ::testing::Environment {

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "pid_file.hpp"
 #include "process_helpers.hpp"
 #include "process_table.hpp"
 #include "test_jobs.hpp"
@@ -33,11 +34,6 @@ class ProcessPool : public ::testing::Test {
 };
 
 pid_t worker_pid(IsolatePool& pool) { return pool.run(process_report, std::string()).get().at("pid").get<pid_t>(); }
-
-pid_t wait_for_pid_file(const std::filesystem::path& file) {
-  EXPECT_TRUE(eventually([&] { return std::filesystem::exists(file); }, 20s)) << "worker never started";
-  return static_cast<pid_t>(std::stol(read_file(file)));
-}
 
 /// Waits until this process has a child that is sleeping: a worker still starting (it waits
 /// ISOLATE_TEST_WORKER_START_DELAY_MS before it attaches). Returns its pid.

@@ -27,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "sanity_bound.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -36,7 +38,7 @@ using isolate::TimeoutException;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kTokens = 5000;
-constexpr auto kSanityBound = 30s;
+using isolate::test::kSanityBound;  // only catches a hang
 // The timer thread (started lazily), plus room for an executor or sanitizer helper thread.
 constexpr std::ptrdiff_t kThreadSlack = 4;
 

@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "sanity_bound.hpp"
 #include "test_errors.hpp"
 
 namespace {
@@ -42,7 +43,7 @@ using isolate::CancelledException;
 using isolate::MergedCancellationToken;
 using isolate::TimeoutCancellationToken;
 
-constexpr auto kSanityBound = 30s;  // only catches a hang
+using isolate::test::kSanityBound;  // only catches a hang
 
 // Runs `rounds` rounds. In each, `setup(round)` runs alone, then `work(thread, round)` runs on
 // `threads` persistent threads released together, then `check(round)` runs alone.

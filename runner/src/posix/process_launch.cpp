@@ -28,8 +28,6 @@
 namespace isolate::detail {
 namespace {
 
-enum class Phase { created, queued, spawning, running, exited };
-
 /// The caller's input fd duplicated (close-on-exec, so no other child inherits it): the run's own
 /// until its worker holds it. Throws InputError.
 int duplicate_input_fd(int fd) {
@@ -51,6 +49,8 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
   ~Impl() { close_fd(input_fd); }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
+
+  enum class Phase { created, queued, spawning, running, exited };
 
   Channel channel;
   RunOptions options;
@@ -243,7 +243,7 @@ void ProcessLaunch::start(Completion completion) {
     std::lock_guard lock(impl_->mutex);
     if (impl_->cancelled) return;
     impl_->completion = std::move(completion);
-    impl_->phase = Phase::queued;
+    impl_->phase = Impl::Phase::queued;
   }
   try {
     // The supervisor's callbacks use the timer service and the executor, also while it shuts
