@@ -29,7 +29,7 @@ if ((${#need[@]})); then
 fi
 
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DISOLATE_BENCH=ON -DISOLATE_TEST=OFF >/dev/null
-cmake --build "$BUILD" --target isolate_bench async_bench http_bench isolate-run generate-json
+cmake --build "$BUILD" --target isolate_bench async_bench kill_tree_bench http_bench isolate-run generate-json
 
 # The anchors write results next to themselves and shared/ is read-only: run a copy.
 ANCHORS=$BUILD/anchors
@@ -87,6 +87,8 @@ for run in $(seq 1 "$ROUNDS"); do
   "$BUILD/bench/isolate_bench" --benchmark_out="$OURS/isolate_bench_$run.json" --benchmark_out_format=json
   echo "== round $run of $ROUNDS: async_bench"
   "$BUILD/bench/async_bench" --benchmark_out="$OURS/async_bench_$run.json" --benchmark_out_format=json
+  echo "== round $run of $ROUNDS: kill_tree_bench (ending a worker's process tree, design by design)"
+  "$BUILD/bench/kill_tree_bench" --benchmark_out="$OURS/kill_tree_bench_$run.json" --benchmark_out_format=json
   echo "== round $run of $ROUNDS: http_bench (isolate::http beside curl, Node's fetch, Python's urllib)"
   "$BUILD/bench/http_bench" --benchmark_out="$OURS/http_bench_$run.json" --benchmark_out_format=json
   echo "== round $run of $ROUNDS: rivals"

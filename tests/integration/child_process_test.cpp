@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <latch>
 #include <map>
 #include <memory>
@@ -111,6 +112,57 @@ TEST(ChildProcess, KillReapsAndLeavesNoZombie) {
   EXPECT_FALSE(child.kill()) << "a reaped child is never signalled again";
   EXPECT_EQ(child.try_reap(), killed(SIGKILL)) << "the status is cached";
   EXPECT_EQ(child.wait(), killed(SIGKILL));
+}
+
+TEST(ChildProcess, KillTreeAndWaitReapsAChildThatMadeNoNamespace) {
+  auto child = sleeper();
+  const pid_t pid = child.pid();
+  child.kill_tree_and_wait();
+  EXPECT_TRUE(pid_gone(pid));
+  EXPECT_EQ(child.try_reap(), killed(SIGKILL));
+}
+
+/// The children of `pid` (any state), from /proc.
+std::vector<pid_t> children_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  std::vector<pid_t> children;
+  for (pid_t child = 0; in >> child;) children.push_back(child);
+  return children;
+}
+
+/// 'Z' for a zombie, 'S' sleeping...; '\0' once the process is gone.
+char state_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  const auto end_of_name = line.rfind(')');
+  return end_of_name == std::string::npos || end_of_name + 2 >= line.size() ? '\0' : line[end_of_name + 2];
+}
+
+// A relay as the workers' (worker/src/posix/process_tree.hpp): unshare outside a new PID
+// namespace, its child the namespace's init (sh), the init's children two sleeps.
+TEST(ChildProcess, KillTreeAndWaitReturnsOnceEveryProcessOfTheChildsNamespaceIsGone) {
+  if (::geteuid() != 0) GTEST_SKIP() << "unshare --pid needs root";
+  auto relay =
+      ChildProcess::spawn("/usr/bin/unshare", {"--pid", "--fork", "/bin/sh", "-c", "sleep 100 & sleep 100 & wait"}, {});
+  pid_t init = 0;
+  std::vector<pid_t> sleeps;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto inits = children_of(relay.pid());
+        init = inits.empty() ? 0 : inits.front();
+        sleeps = init == 0 ? std::vector<pid_t>{} : children_of(init);
+        return sleeps.size() == 2;
+      },
+      std::chrono::seconds(20)))
+      << "the namespace never had its two sleeps";
+  relay.kill_tree_and_wait();
+  for (const pid_t pid : sleeps) EXPECT_TRUE(pid_gone(pid)) << "sleep " << pid << " outlived the wait";
+  const char init_state = state_of(init);
+  EXPECT_TRUE(init_state == 'Z' || init_state == '\0') << "the init has not ended: " << init_state;
+  const ExitStatus relay_ended = relay.wait();  // the relay ends by itself once its init has
+  EXPECT_TRUE(relay_ended.signal || relay_ended.exit_code) << "reaped with a status";
+  EXPECT_TRUE(pid_gone(relay.pid()));
 }
 
 TEST(ChildProcess, TryReapNeverBlocksAndReapsOnce) {

@@ -186,7 +186,7 @@ TEST_P(FileInputOn, ACancelEndsARunWhoseInputNeverComes) {
   }
   token.cancel("gave up");
   EXPECT_THROW((void)future.get(), CancelledException);
-  EXPECT_TRUE(child_pids().empty()) << "the reading worker outlived its cancel";
+  EXPECT_TRUE(eventually([] { return child_pids().empty(); }, 10s)) << "the reading worker outlived its cancel";
 }
 
 TEST_P(FileInputOn, NoFdOfTheInputIsLeftOpenAfterTheRun) {

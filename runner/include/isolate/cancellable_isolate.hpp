@@ -42,8 +42,9 @@ class CancellableIsolate {
   /// Starts a worker, hands it `job` and `input` over shared memory, and returns at once.
   ///
   /// The future holds the job's output, or:
-  /// - the token's exact exception: cancelling kills the worker (SIGKILL) and reaps it before the
-  ///   future becomes ready; cancelled before run: no worker is started;
+  /// - the token's exact exception: cancelling kills the worker (SIGKILL), and it and every
+  ///   process it started are gone before the future becomes ready; cancelled before run: no
+  ///   worker is started;
   /// - the job's exception rebuilt as its own type (std:: exception types, isolate's, and any
   ///   registered with ExceptionType), else JobError (type name, message);
   /// - WorkerCrashed: the worker died without a result (signal or exit code);

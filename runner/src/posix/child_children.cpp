@@ -60,7 +60,8 @@ std::array<char, 64> namespace_of(const char* pid, const char* name) noexcept {
 
 }  // namespace
 
-int kill_children_of(pid_t pid) noexcept {
+int kill_children_of(pid_t pid, int* first_pidfd) noexcept {
+  if (first_pidfd != nullptr) *first_pidfd = -1;
   const ChildList listed = children_listed(pid);
   std::array<int, 16> pidfds{};
   for (std::size_t i = 0; i < listed.count; ++i) pidfds[i] = open_pidfd(listed.pids[i]);
@@ -72,7 +73,10 @@ int kill_children_of(pid_t pid) noexcept {
     if (pidfds[i] < 0) continue;
     if (still.contains(listed.pids[i])) {
       (void)pidfd_kill(pidfds[i]);
-      ++killed;
+      if (killed++ == 0 && first_pidfd != nullptr) {
+        *first_pidfd = pidfds[i];
+        continue;  // the caller's now
+      }
     }
     close_fd(pidfds[i]);
   }
@@ -87,10 +91,12 @@ bool made_pid_namespace(pid_t pid) noexcept {
   return theirs[0] != '\0' && ours[0] != '\0' && std::strcmp(theirs.data(), ours.data()) != 0;
 }
 
-bool kill_relay_children(pid_t pid) noexcept {
+bool kill_relay_children(pid_t pid, int* init_pidfd) noexcept {
   for (int attempt = 0; attempt < 3; ++attempt) {
     const bool relay = made_pid_namespace(pid);
-    const int killed = kill_children_of(pid);
+    int first = -1;
+    const int killed = kill_children_of(pid, relay ? init_pidfd : &first);
+    close_fd(first);               // the children of a process that serves itself: killed, not waited for
     if (relay) return killed > 0;  // none listed: /proc says nothing, kill the relay after all
     if (!made_pid_namespace(pid)) return false;
   }

@@ -89,6 +89,17 @@ ExitStatus decode(const siginfo_t& info) noexcept {
   return status;
 }
 
+/// Blocks until `fd` (a pidfd: readable once its process has exited) is readable. False if poll
+/// itself failed (ENOMEM...).
+bool wait_until_readable(int fd) noexcept {
+  for (;;) {
+    pollfd entry{fd, POLLIN, 0};
+    const int rc = ::poll(&entry, 1, -1);
+    if (rc > 0) return true;
+    if (rc < 0 && errno != EINTR) return false;
+  }
+}
+
 }  // namespace
 
 std::string to_string(const ExitStatus& status) {
@@ -150,17 +161,8 @@ struct ChildProcess::State {
       // poll, not a blocking waitid(P_PIDFD): the pidfd's file description may have been made
       // O_NONBLOCK (asio does that to the dup a Supervisor watches), and then waitid(P_PIDFD)
       // does not block (Linux >= 5.10). A pidfd becomes readable when the child exits, and stays
-      // readable.
-      for (;;) {
-        pollfd entry{pidfd, POLLIN, 0};
-        const int rc = ::poll(&entry, 1, -1);
-        if (rc > 0) {
-          return;
-        }
-        if (rc < 0 && errno != EINTR) {
-          break;  // poll itself failed (ENOMEM...): use the pid-based wait below
-        }
-      }
+      // readable. If poll itself fails, the pid-based wait below does it.
+      if (wait_until_readable(pidfd)) return;
     }
     for (;;) {
       siginfo_t info;
@@ -221,7 +223,16 @@ pid_t ChildProcess::pid() const noexcept { return state_ ? state_->pid : -1; }
 
 int ChildProcess::pidfd() const noexcept { return state_ ? state_->pidfd : -1; }
 
-bool ChildProcess::kill() noexcept {
+bool ChildProcess::kill() noexcept { return kill_tree(nullptr); }
+
+void ChildProcess::kill_tree_and_wait() noexcept {
+  int init_pidfd = -1;
+  const bool init_ended = kill_tree(&init_pidfd) && init_pidfd >= 0 && wait_until_readable(init_pidfd);
+  close_fd(init_pidfd);
+  if (!init_ended) (void)wait();
+}
+
+bool ChildProcess::kill_tree(int* init_pidfd) noexcept {
   if (!state_ || state_->pid <= 0 || belongs_to_another_process()) {
     return false;  // never signal the children of the process we were forked from
   }
@@ -234,7 +245,7 @@ bool ChildProcess::kill() noexcept {
   // namespace's init and the serving worker) and not the relay makes reaping it mean that the
   // whole tree is gone. Any other child dies with its direct children. Only with pidfds: without
   // them a listed pid could be reused before it is signalled.
-  if (state_->pidfd >= 0 && kill_relay_children(state_->pid)) return true;
+  if (state_->pidfd >= 0 && kill_relay_children(state_->pid, init_pidfd)) return true;
   if (state_->pidfd >= 0) {
     const int error = pidfd_kill(state_->pidfd);
     if (error != ENOSYS) {

@@ -102,6 +102,16 @@ class ISOLATE_EXPORT ChildProcess {
   /// or this object is empty. Does not block and does not reap: call wait() or try_reap().
   bool kill() noexcept;
 
+  /// Kills the child's whole process tree and returns once no process that ran the job's code
+  /// remains. For a worker's relay (worker/src/posix/process_tree.hpp): SIGKILLs the init of its
+  /// PID namespace and waits until the init has ended, which the kernel lets it do only once
+  /// every other process of the namespace is gone (reaped); the relay itself, outside the
+  /// namespace, then ends on its own a moment later and is reaped by whoever watches it (a
+  /// Supervisor) or by the next try_reap()/wait() — not waited for here, which would put two more
+  /// exits and wake-ups on a cancel's path. Any other child: kill(), then wait() (reaped).
+  /// Blocks until then; other threads may kill() and try_reap() meanwhile.
+  void kill_tree_and_wait() noexcept;
+
   /// Reaps the child if it has exited; never blocks. Returns its status (cached after the
   /// first success), or nullopt while it is still running.
   [[nodiscard]] std::optional<ExitStatus> try_reap() noexcept;
@@ -118,6 +128,8 @@ class ISOLATE_EXPORT ChildProcess {
   struct State;
   explicit ChildProcess(std::unique_ptr<State> state) noexcept;
   void destroy() noexcept;
+  /// kill(); for a relay, also hands over its init's pidfd (-1 otherwise; the caller closes it).
+  bool kill_tree(int* init_pidfd) noexcept;
 
   std::unique_ptr<State> state_;
 };

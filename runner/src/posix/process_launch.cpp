@@ -154,7 +154,7 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
     }
     TimerService::instance().cancel(timer);
     auto c = take_claimed_completion();
-    if (!c) return;  // the token won: cancel() has killed and reaped the worker
+    if (!c) return;  // the token won: cancel() has killed the worker and its tree
     auto settle_now = [self = shared_from_this(), c = std::move(*c), status]() mutable {
       try {
         self->settle(c, status);
@@ -201,10 +201,9 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
       spawn_done.wait(lock, [&] { return phase != Phase::spawning; });
       target = child;
     }
-    if (target) {
-      target->kill();
-      (void)target->wait();
-    }
+    // The token's exception completes the future once this returns: every process of the run
+    // is gone by then (the relay, which runs nothing of the job, is reaped by the watch).
+    if (target) target->kill_tree_and_wait();
   }
 };
 

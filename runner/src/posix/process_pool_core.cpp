@@ -128,10 +128,9 @@ class ProcessPoolCore final : public PoolCore, public PoolSlots {
       // attach() and submit(), or while a view input was being copied). It must never start.
       if (!victim) task->withdrawn = true;
     }
-    if (victim) {
-      victim->child->kill();
-      (void)victim->child->wait();
-    }
+    // Every process of the job is gone when this returns; the relay is reaped by the watch,
+    // whose on_exit replaces the worker.
+    if (victim) victim->child->kill_tree_and_wait();
   }
 
   void shutdown() noexcept override {

@@ -6,8 +6,9 @@
 // launch writes the request into a new channel at once (still inside run(): a view input is
 // valid), posts the spawn to the supervisor thread, watches the worker, and when it exits reads
 // the response (on an executor thread) and completes through the Completion. cancel() — called by
-// the token, after it claimed the result — kills the worker and reaps it before returning, so
-// once the future is ready no process of the run remains.
+// the token, after it claimed the result — kills the worker and waits until it and every process
+// of its tree are gone before returning, so once the future is ready no process that ran the
+// job's code remains (the worker's relay, which runs none, is reaped by the supervisor's watch).
 #pragma once
 
 #include <isolate/detail/byte_writer.hpp>
@@ -57,8 +58,9 @@ class ISOLATE_EXPORT ProcessLaunch {
 
   /// Starts the worker (asynchronously, on the supervisor thread). No effect after cancel().
   void start(Completion completion);
-  /// Kills the worker if it exists (waiting out a spawn in progress, ~1 ms) and reaps it; a
-  /// launch not yet spawned never spawns. Thread safety: any thread except the supervisor's.
+  /// Kills the worker if it exists (waiting out a spawn in progress, ~1 ms) and waits until its
+  /// process tree is gone (ChildProcess::kill_tree_and_wait); a launch not yet spawned never
+  /// spawns. Thread safety: any thread except the supervisor's.
   void cancel() noexcept;
 
   ~ProcessLaunch();
