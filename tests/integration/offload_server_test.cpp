@@ -164,9 +164,15 @@ TEST_F(OffloadServerTest, AClientThatHangsUpMidParseHasItsJobKilledAndTheServerG
   }
   EXPECT_TRUE(eventually([&] { return server.output().find("client hung up mid-parse") != std::string::npos; }, 30s))
       << server.output();
-  bool a_worker_was_killed = false;
-  for (const pid_t pid : workers) a_worker_was_killed = a_worker_was_killed || pid_gone(pid);
-  EXPECT_TRUE(a_worker_was_killed) << "the hung-up client's job still has its worker";
+  // `workers` are the server's children, the workers' relays: a killed worker's relay is reaped by
+  // the server's supervisor a moment after the job's future is ready.
+  const auto a_worker_was_killed = [&] {
+    for (const pid_t pid : workers) {
+      if (pid_gone(pid)) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(eventually(a_worker_was_killed, 10s)) << "the hung-up client's job still has its worker";
 
   const auto after = post(port, "[true, false]");
   EXPECT_EQ(after.result(), http::status::ok);
