@@ -10,9 +10,10 @@
 #      add_subdirectory as a shared library, FetchContent).
 # First it checks the format (.clang-format). The builds are the presets of CMakePresets.json,
 # in build/<preset>. Steps 1-3 are unity builds (CMAKE_UNITY_BUILD: a target's files compiled in
-# batches, which took the ASan build from about 340 to 215 s here); step 5 compiles every file on
-# its own, as users do, so a file that only compiles beside another still fails there. Ends with
-# ctest's summary of step 5; exits non-zero on any failure.
+# batches; the ASan build took 215-240 s here, the per-file one 340 s in a run with another build
+# beside it, so not a clean comparison); step 5 compiles every file on its own, as users do, so a
+# file that only compiles beside another still fails there. Ends with ctest's summary of step 5;
+# exits non-zero on any failure.
 # Usage: ./scripts/test.sh            (as root on a fresh Debian 12: installs what it needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -23,6 +23,7 @@
 #include <string>
 #include <thread>
 #include <variant>
+#include <vector>
 
 #include "pid_file.hpp"
 #include "process_helpers.hpp"
@@ -261,6 +262,7 @@ TEST_F(AsyncRun, TheJobLosingAnOrAgainstATimerHasItsWorkerKilled) {
       });
   io.run();
   EXPECT_EQ(winner, 1U) << "the timer should win against a job that never ends";
+  EXPECT_EQ(live_below_new_children({}), std::vector<pid_t>{}) << "the losing job's worker is still there";
   if (std::filesystem::exists(pid_file())) {  // it started (a slow start may lose first)
     EXPECT_TRUE(pid_gone(wait_for_pid_file(pid_file()))) << "the losing job's worker is still there";
   }

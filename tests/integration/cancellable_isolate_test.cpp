@@ -18,6 +18,7 @@
 #include <numeric>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "pid_file.hpp"
 #include "process_helpers.hpp"
@@ -152,8 +153,9 @@ TEST_F(ProcessIsolate, CancellingAJobWithAHandedOverBufferKillsAndReapsItsWorker
   TimeoutCancellationToken timeout(50ms);
   auto f = CancellableIsolate::run(spin_view, std::string(1u << 20, 's'), timeout, process_backend());
   EXPECT_THROW(f.get(), TimeoutException);
-  // The job's processes are gone when the future is ready (ProcessTree's tests); the relay, which
-  // runs nothing of the job, is reaped by the supervisor a moment later.
+  // The job's processes are gone when the future is ready; the relay, which runs nothing of the
+  // job, is reaped by the supervisor a moment later.
+  EXPECT_EQ(live_below_new_children(before), std::vector<pid_t>{}) << "the worker outlived its future";
   EXPECT_TRUE(eventually([&] { return child_pids() == before; }, 10s)) << "the worker's relay was never reaped";
 }
 
@@ -229,6 +231,7 @@ TEST_F(ProcessIsolate, TemporaryTimeoutTokenStillFiresAndKillsTheWorker) {
   if (std::filesystem::exists(dir / "pid")) {
     EXPECT_TRUE(pid_gone(static_cast<pid_t>(std::stol(read_file(dir / "pid"))))) << "the worker outlived its timeout";
   }
+  EXPECT_EQ(live_below_new_children(before), std::vector<pid_t>{}) << "the worker outlived its timeout";
   EXPECT_TRUE(eventually([&] { return child_pids() == before; }, 10s)) << "the worker's relay was never reaped";
 }
 

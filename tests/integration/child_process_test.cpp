@@ -4,6 +4,7 @@
 #include "posix/child_process.hpp"
 #include "exit_status.hpp"
 #include "process_helpers.hpp"
+#include "process_table.hpp"
 
 #include <isolate/errors.hpp>
 
@@ -21,7 +22,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <latch>
 #include <map>
 #include <memory>
@@ -36,10 +36,12 @@ namespace {
 using isolate::IsolateError;
 using isolate::detail::ChildProcess;
 using isolate::detail::ExitStatus;
+using isolate::test::children_of;
 using isolate::test::eventually;
 using isolate::test::pid_gone;
 using isolate::test::proc_status_field;
 using isolate::test::read_file;
+using isolate::test::state_of;
 using isolate::test::TempDir;
 using ::testing::HasSubstr;
 
@@ -120,23 +122,6 @@ TEST(ChildProcess, KillTreeAndWaitReapsAChildThatMadeNoNamespace) {
   child.kill_tree_and_wait();
   EXPECT_TRUE(pid_gone(pid));
   EXPECT_EQ(child.try_reap(), killed(SIGKILL));
-}
-
-/// The children of `pid` (any state), from /proc.
-std::vector<pid_t> children_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
-  std::vector<pid_t> children;
-  for (pid_t child = 0; in >> child;) children.push_back(child);
-  return children;
-}
-
-/// 'Z' for a zombie, 'S' sleeping...; '\0' once the process is gone.
-char state_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(in, line);
-  const auto end_of_name = line.rfind(')');
-  return end_of_name == std::string::npos || end_of_name + 2 >= line.size() ? '\0' : line[end_of_name + 2];
 }
 
 // A relay as the workers' (worker/src/posix/process_tree.hpp): unshare outside a new PID

@@ -17,6 +17,7 @@
 #include <numeric>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "process_helpers.hpp"
 #include "process_table.hpp"
@@ -186,7 +187,8 @@ TEST_P(FileInputOn, ACancelEndsARunWhoseInputNeverComes) {
   }
   token.cancel("gave up");
   EXPECT_THROW((void)future.get(), CancelledException);
-  EXPECT_TRUE(eventually([] { return child_pids().empty(); }, 10s)) << "the reading worker outlived its cancel";
+  EXPECT_EQ(live_below_new_children({}), std::vector<pid_t>{}) << "the reading worker outlived its cancel";
+  EXPECT_TRUE(eventually([] { return child_pids().empty(); }, 10s)) << "the reading worker's relay was never reaped";
 }
 
 TEST_P(FileInputOn, NoFdOfTheInputIsLeftOpenAfterTheRun) {

@@ -75,6 +75,7 @@ TEST_F(ProcessIsolate, OneTokenCancellingManyRunsFromManyThreadsLeavesNoWorker) 
   for (auto& t : starters) t.join();
   canceller.join();
   for (auto& f : runs) EXPECT_THROW(f.get(), CancelledException);
+  EXPECT_EQ(live_below_new_children(before), std::vector<pid_t>{}) << "a worker outlived its future";
   EXPECT_TRUE(eventually([&] { return child_pids() == before; }, 10s)) << "a worker or its relay was left";
   EXPECT_FALSE(token.has_callbacks());
 }
