@@ -94,9 +94,9 @@ bool made_pid_namespace(pid_t pid) noexcept {
 bool kill_relay_children(pid_t pid, int* init_pidfd) noexcept {
   for (int attempt = 0; attempt < 3; ++attempt) {
     const bool relay = made_pid_namespace(pid);
-    int first = -1;
-    const int killed = kill_children_of(pid, relay ? init_pidfd : &first);
-    close_fd(first);               // the children of a process that serves itself: killed, not waited for
+    // Only a relay's child (its init) is waited for; a process that serves itself has its
+    // children killed, not waited for.
+    const int killed = kill_children_of(pid, relay ? init_pidfd : nullptr);
     if (relay) return killed > 0;  // none listed: /proc says nothing, kill the relay after all
     if (!made_pid_namespace(pid)) return false;
   }
