@@ -150,6 +150,85 @@ TEST(ChildProcess, KillTreeAndWaitReturnsOnceEveryProcessOfTheChildsNamespaceIsG
   EXPECT_TRUE(pid_gone(relay.pid()));
 }
 
+/// A relay (unshare) whose init (sh) has one child, a second sh that starts two sleeps: a worker's
+/// tree, whose serving worker started two processes. Returns once they all exist; `sleeps` gets
+/// the two sleeps, `init` the init.
+ChildProcess relay_with_a_server(pid_t& init, std::vector<pid_t>& sleeps) {
+  auto relay = ChildProcess::spawn(
+      "/usr/bin/unshare", {"--pid", "--fork", "/bin/sh", "-c", "/bin/sh -c 'sleep 100 & sleep 100 & wait' & wait"}, {});
+  EXPECT_TRUE(eventually(
+      [&] {
+        const auto inits = children_of(relay.pid());
+        init = inits.empty() ? 0 : inits.front();
+        const auto servers = init == 0 ? std::vector<pid_t>{} : children_of(init);
+        sleeps = servers.size() == 1 ? children_of(servers.front()) : std::vector<pid_t>{};
+        return sleeps.size() == 2;
+      },
+      std::chrono::seconds(20)))
+      << "the namespace never had its server and two sleeps";
+  return relay;
+}
+
+std::size_t pidfds_opened_since(const std::map<int, std::string>& before) {
+  std::size_t count = 0;
+  for (const auto& [fd, target] : isolate::test::fds_opened_since(before))
+    count += target.find("pidfd") != std::string::npos;
+  return count;
+}
+
+TEST(ChildProcess, FindTreeKeepsPidfdsOfARelaysInitAndServerAndTheKillStillEndsTheNamespace) {
+  if (::geteuid() != 0) GTEST_SKIP() << "unshare --pid needs root";
+  pid_t init = 0;
+  std::vector<pid_t> sleeps;
+  const auto before = isolate::test::open_fds(::getpid());
+  {
+    auto relay = relay_with_a_server(init, sleeps);
+    ASSERT_EQ(sleeps.size(), 2u);
+    const auto spawned = isolate::test::open_fds(::getpid());
+    relay.find_tree();
+    EXPECT_EQ(pidfds_opened_since(spawned), 2u) << "the init's and the server's";
+    relay.find_tree();
+    EXPECT_EQ(pidfds_opened_since(spawned), 2u) << "found once";
+    relay.kill_tree_and_wait();
+    for (const pid_t pid : sleeps) EXPECT_TRUE(pid_gone(pid)) << "sleep " << pid << " outlived the wait";
+    const char init_state = state_of(init);
+    EXPECT_TRUE(init_state == 'Z' || init_state == '\0') << "the init has not ended: " << init_state;
+    const ExitStatus relay_ended = relay.wait();  // the relay ends by itself once its init has
+    EXPECT_TRUE(relay_ended.signal || relay_ended.exit_code) << "reaped with a status";
+  }
+  EXPECT_TRUE(isolate::test::fds_opened_since(before).empty()) << "the destructor closes the tree's pidfds";
+}
+
+TEST(ChildProcess, FindTreeKeepsNothingForAChildThatMadeNoNamespace) {
+  auto child = sh("sleep 100 & wait");
+  ASSERT_TRUE(eventually([&] { return children_of(child.pid()).size() == 1; }, std::chrono::seconds(20)));
+  const auto before = isolate::test::open_fds(::getpid());
+  child.find_tree();
+  EXPECT_EQ(pidfds_opened_since(before), 0u);
+  const pid_t sleep = children_of(child.pid()).front();
+  child.kill_tree_and_wait();
+  EXPECT_EQ(child.try_reap(), killed(SIGKILL));
+  EXPECT_TRUE(eventually([&] { return pid_gone(sleep); }, std::chrono::seconds(10))) << "killed with its parent";
+}
+
+TEST(ChildProcess, FindTreeKeepsNothingWhileTheInitHasMoreThanOneChild) {
+  if (::geteuid() != 0) GTEST_SKIP() << "unshare --pid needs root";
+  auto relay =
+      ChildProcess::spawn("/usr/bin/unshare", {"--pid", "--fork", "/bin/sh", "-c", "sleep 100 & sleep 100 & wait"}, {});
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto inits = children_of(relay.pid());
+        return inits.size() == 1 && children_of(inits.front()).size() == 2;
+      },
+      std::chrono::seconds(20)));
+  const auto before = isolate::test::open_fds(::getpid());
+  relay.find_tree();
+  EXPECT_EQ(pidfds_opened_since(before), 0u) << "no single serving worker to keep";
+  relay.kill_tree_and_wait();
+  const ExitStatus relay_ended = relay.wait();
+  EXPECT_TRUE(relay_ended.signal || relay_ended.exit_code) << "reaped with a status";
+}
+
 TEST(ChildProcess, TryReapNeverBlocksAndReapsOnce) {
   auto child = sh("exit 3");
   ASSERT_TRUE(eventually([&] { return has_exited(child); }));

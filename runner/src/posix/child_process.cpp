@@ -114,6 +114,7 @@ struct ChildProcess::State {
   int pidfd = -1;                                // immutable after spawn, closed by ~ChildProcess
   std::mutex mutex;
   std::optional<ExitStatus> status;  // guarded by mutex: set once, when reaped
+  RelayTree tree;                    // guarded by mutex: set once (find_tree), closed by ~ChildProcess
 
   /// Reaps if the child has exited, without blocking. Caller holds `mutex`.
   std::optional<ExitStatus> reap_locked() noexcept {
@@ -205,6 +206,8 @@ void ChildProcess::destroy() noexcept {
     (void)wait();
   }
   close_fd(std::exchange(state_->pidfd, -1));
+  close_fd(state_->tree.init_pidfd);
+  close_fd(state_->tree.server_pidfd);
   state_.reset();
 }
 
@@ -224,6 +227,13 @@ pid_t ChildProcess::pid() const noexcept { return state_ ? state_->pid : -1; }
 int ChildProcess::pidfd() const noexcept { return state_ ? state_->pidfd : -1; }
 
 bool ChildProcess::kill() noexcept { return kill_tree(nullptr); }
+
+void ChildProcess::find_tree() noexcept {
+  if (!state_ || state_->pid <= 0 || state_->pidfd < 0 || belongs_to_another_process()) return;
+  const std::lock_guard lock(state_->mutex);  // the relay cannot be reaped (its pid freed) meanwhile
+  if (state_->status || state_->tree.init_pidfd >= 0) return;
+  if (auto tree = find_relay_tree(state_->pid)) state_->tree = *tree;
+}
 
 void ChildProcess::kill_tree_and_wait() noexcept {
   int init_pidfd = -1;
@@ -245,6 +255,7 @@ bool ChildProcess::kill_tree(int* init_pidfd) noexcept {
   // namespace's init and the serving worker) and not the relay makes reaping it mean that the
   // whole tree is gone. Any other child dies with its direct children. Only with pidfds: without
   // them a listed pid could be reused before it is signalled.
+  if (kill_known_tree(init_pidfd)) return true;
   if (state_->pidfd >= 0 && kill_relay_children(state_->pid, init_pidfd)) return true;
   if (state_->pidfd >= 0) {
     const int error = pidfd_kill(state_->pidfd);
@@ -253,6 +264,16 @@ bool ChildProcess::kill_tree(int* init_pidfd) noexcept {
     }
   }
   return ::kill(state_->pid, SIGKILL) == 0;
+}
+
+bool ChildProcess::kill_known_tree(int* init_pidfd) noexcept {
+  const RelayTree& tree = state_->tree;
+  if (tree.init_pidfd < 0) return false;
+  (void)pidfd_kill(tree.server_pidfd);  // first and at once: its exit need not wait for the init's
+  // ESRCH: the init is gone (reaped by the relay, which is ending): the relay is killed instead.
+  if (pidfd_kill(tree.init_pidfd) != 0) return false;
+  if (init_pidfd != nullptr) *init_pidfd = ::fcntl(tree.init_pidfd, F_DUPFD_CLOEXEC, 0);  // -1: reap the relay
+  return true;
 }
 
 std::optional<ExitStatus> ChildProcess::try_reap() noexcept {

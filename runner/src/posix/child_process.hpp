@@ -103,14 +103,23 @@ class ISOLATE_EXPORT ChildProcess {
   bool kill() noexcept;
 
   /// Kills the child's whole process tree and returns once no process that ran the job's code
-  /// remains. For a worker's relay (worker/src/posix/process_tree.hpp): SIGKILLs the init of its
-  /// PID namespace and waits until the init has ended, which the kernel lets it do only once
+  /// remains. For a worker's relay (worker/src/posix/process_tree.hpp): SIGKILLs the serving
+  /// worker and the init of its PID namespace together (the worker's exit then does not wait for
+  /// the init to wake and kill it) and waits until the init has ended, which the kernel lets it do only once
   /// every other process of the namespace is gone (reaped); the relay itself, outside the
   /// namespace, then ends on its own a moment later and is reaped by whoever watches it (a
   /// Supervisor) or by the next try_reap()/wait() — not waited for here, which would put two more
   /// exits and wake-ups on a cancel's path. Any other child: kill(), then wait() (reaped).
   /// Blocks until then; other threads may kill() and try_reap() meanwhile.
   void kill_tree_and_wait() noexcept;
+
+  /// For a worker's relay whose namespace holds its init and the serving worker only (as once
+  /// the worker said it is ready, before its first job): finds both and keeps their pidfds, so
+  /// that kill() and kill_tree_and_wait() later signal them at once, with no /proc reads on
+  /// their path (without it they find the tree when they are called). Does nothing for any other
+  /// child, after the child is reaped, or once it succeeded. A few /proc reads (tens of µs): call
+  /// it off the paths that must be fast. Thread-safe.
+  void find_tree() noexcept;
 
   /// Reaps the child if it has exited; never blocks. Returns its status (cached after the
   /// first success), or nullopt while it is still running.
@@ -130,6 +139,9 @@ class ISOLATE_EXPORT ChildProcess {
   void destroy() noexcept;
   /// kill(); for a relay, also hands over its init's pidfd (-1 otherwise; the caller closes it).
   bool kill_tree(int* init_pidfd) noexcept;
+  /// kill_tree() for a tree find_tree() found: false if there is none (or its init is gone).
+  /// Caller holds the state's mutex.
+  bool kill_known_tree(int* init_pidfd) noexcept;
 
   std::unique_ptr<State> state_;
 };

@@ -40,6 +40,7 @@ struct PoolWorker {
   std::size_t answered_jobs = 0;   // guarded by the pool mutex
   bool start_timed_out = false;    // guarded by the pool mutex
   bool killed_for_cancel = false;  // guarded by the pool mutex: its exit says nothing of its start
+  bool tree_looked_up = false;     // guarded by the pool mutex: child->find_tree() once it was ready
   TimerService::Handle start_timer;
 
   [[nodiscard]] bool ready() const noexcept { return control->ready(slot); }

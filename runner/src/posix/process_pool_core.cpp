@@ -293,13 +293,19 @@ class ProcessPoolCore final : public PoolCore, public PoolSlots {
     std::shared_ptr<PoolTask> task;
   };
 
-  /// Completes every answered job and moves its slot on.
+  /// Completes every answered job and moves its slot on; then finds the process tree of each
+  /// worker that became ready, so that a cancel kills it with no /proc reads on its path.
   void collect() {
     std::vector<Answered> answered;
+    std::vector<std::shared_ptr<ChildProcess>> became_ready;
     {
       std::lock_guard lock(mutex_);
       for (std::size_t i = 0; i < slots_.size(); ++i) {
         auto& slot = slots_[i];
+        if (slot.worker && !slot.worker->tree_looked_up && slot.worker->ready()) {
+          slot.worker->tree_looked_up = true;
+          became_ready.push_back(slot.worker->child);
+        }
         if (slot.state == SlotState::busy && slot.worker->answered()) {
           slot.state = SlotState::settling;  // keeps the channel ours until the response is read
           ++slot.worker->answered_jobs;
@@ -312,6 +318,7 @@ class ProcessPoolCore final : public PoolCore, public PoolSlots {
       if (a.worker->channel.claimed_payload_size() >= kLargeResponse && settle_elsewhere(a)) continue;
       finish(a);
     }
+    for (const auto& child : became_ready) child->find_tree();
   }
 
   /// Reading a large response takes milliseconds (256 MiB: tens): it is read on an executor
