@@ -187,6 +187,41 @@ TEST_F(ProcessIsolate, CancelKillsTheRunningWorkerAndReapsItBeforeTheFutureIsRea
   EXPECT_FALSE(token.has_callbacks());
 }
 
+// The worker tells the parent once it serves (an eventfd), and the supervisor then finds its
+// process tree: the cancel kills it with no /proc reads on its path. Seen from here as pidfds of the
+// worker and its namespace's init that this process holds while the job runs, and the eventfd gone.
+TEST_F(ProcessIsolate, ARunningWorkersTreeIsFoundBeforeAnyCancelAndItsFdsAreClosedAfter) {
+  (void)CancellableIsolate::run(echo, std::string("warm"), {}, process_backend()).get();  // the services exist
+  const auto before = open_fds(::getpid());
+  TempDir dir;
+  CancellationToken token;
+  auto f = CancellableIsolate::run(spin, (dir / "pid").string(), token, process_backend());
+  const pid_t worker = wait_for_pid_file(dir / "pid");
+  const pid_t init = parent_of(worker);
+  if (init == ::getpid()) {
+    token.cancel();
+    GTEST_SKIP() << "the worker serves without a PID namespace here (no root, no user namespaces)";
+  }
+  EXPECT_TRUE(eventually(
+      [&] {
+        const auto pids = pidfd_pids_opened_since(before);
+        return pids.count(worker) == 1 && pids.count(init) == 1;
+      },
+      10s))
+      << "the worker's tree was not found while it ran";
+  auto eventfds = [&] {
+    std::size_t count = 0;
+    for (const auto& [fd, target] : fds_opened_since(before)) count += target.find("eventfd") != std::string::npos;
+    return count;
+  };
+  EXPECT_EQ(eventfds(), 0u) << "the tree-ready eventfd outlived its use";
+  token.cancel();
+  ASSERT_EQ(f.wait_for(0s), std::future_status::ready);
+  EXPECT_TRUE(pid_gone(worker));
+  EXPECT_THROW(f.get(), CancelledException);
+  EXPECT_TRUE(eventually([&] { return fds_opened_since(before).empty(); }, 10s)) << "an fd of the run outlived it";
+}
+
 TEST_F(ProcessIsolate, CancelWithACustomExceptionRethrowsExactlyThatException) {
   TempDir dir;
   CancellationToken token;

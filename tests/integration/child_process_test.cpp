@@ -39,6 +39,7 @@ using isolate::detail::ExitStatus;
 using isolate::test::children_of;
 using isolate::test::eventually;
 using isolate::test::pid_gone;
+using isolate::test::pidfd_pids_opened_since;
 using isolate::test::proc_status_field;
 using isolate::test::read_file;
 using isolate::test::state_of;
@@ -151,9 +152,9 @@ TEST(ChildProcess, KillTreeAndWaitReturnsOnceEveryProcessOfTheChildsNamespaceIsG
 }
 
 /// A relay (unshare) whose init (sh) has one child, a second sh that starts two sleeps: a worker's
-/// tree, whose serving worker started two processes. Returns once they all exist; `sleeps` gets
-/// the two sleeps, `init` the init.
-ChildProcess relay_with_a_server(pid_t& init, std::vector<pid_t>& sleeps) {
+/// tree, whose serving worker started two processes. Returns once they all exist; `init`,
+/// `server` and `sleeps` get their pids.
+ChildProcess relay_with_a_server(pid_t& init, pid_t& server, std::vector<pid_t>& sleeps) {
   auto relay = ChildProcess::spawn(
       "/usr/bin/unshare", {"--pid", "--fork", "/bin/sh", "-c", "/bin/sh -c 'sleep 100 & sleep 100 & wait' & wait"}, {});
   EXPECT_TRUE(eventually(
@@ -161,7 +162,8 @@ ChildProcess relay_with_a_server(pid_t& init, std::vector<pid_t>& sleeps) {
         const auto inits = children_of(relay.pid());
         init = inits.empty() ? 0 : inits.front();
         const auto servers = init == 0 ? std::vector<pid_t>{} : children_of(init);
-        sleeps = servers.size() == 1 ? children_of(servers.front()) : std::vector<pid_t>{};
+        server = servers.size() == 1 ? servers.front() : 0;
+        sleeps = server != 0 ? children_of(server) : std::vector<pid_t>{};
         return sleeps.size() == 2;
       },
       std::chrono::seconds(20)))
@@ -169,26 +171,20 @@ ChildProcess relay_with_a_server(pid_t& init, std::vector<pid_t>& sleeps) {
   return relay;
 }
 
-std::size_t pidfds_opened_since(const std::map<int, std::string>& before) {
-  std::size_t count = 0;
-  for (const auto& [fd, target] : isolate::test::fds_opened_since(before))
-    count += target.find("pidfd") != std::string::npos;
-  return count;
-}
-
 TEST(ChildProcess, FindTreeKeepsPidfdsOfARelaysInitAndServerAndTheKillStillEndsTheNamespace) {
   if (::geteuid() != 0) GTEST_SKIP() << "unshare --pid needs root";
   pid_t init = 0;
+  pid_t server = 0;
   std::vector<pid_t> sleeps;
   const auto before = isolate::test::open_fds(::getpid());
   {
-    auto relay = relay_with_a_server(init, sleeps);
+    auto relay = relay_with_a_server(init, server, sleeps);
     ASSERT_EQ(sleeps.size(), 2u);
     const auto spawned = isolate::test::open_fds(::getpid());
     relay.find_tree();
-    EXPECT_EQ(pidfds_opened_since(spawned), 2u) << "the init's and the server's";
+    EXPECT_EQ(pidfd_pids_opened_since(spawned), (std::multiset<pid_t>{init, server})) << "the init's and the server's";
     relay.find_tree();
-    EXPECT_EQ(pidfds_opened_since(spawned), 2u) << "found once";
+    EXPECT_EQ(pidfd_pids_opened_since(spawned).size(), 2u) << "found once";
     relay.kill_tree_and_wait();
     for (const pid_t pid : sleeps) EXPECT_TRUE(pid_gone(pid)) << "sleep " << pid << " outlived the wait";
     const char init_state = state_of(init);
@@ -204,7 +200,7 @@ TEST(ChildProcess, FindTreeKeepsNothingForAChildThatMadeNoNamespace) {
   ASSERT_TRUE(eventually([&] { return children_of(child.pid()).size() == 1; }, std::chrono::seconds(20)));
   const auto before = isolate::test::open_fds(::getpid());
   child.find_tree();
-  EXPECT_EQ(pidfds_opened_since(before), 0u);
+  EXPECT_EQ(pidfd_pids_opened_since(before).size(), 0u);
   const pid_t sleep = children_of(child.pid()).front();
   child.kill_tree_and_wait();
   EXPECT_EQ(child.try_reap(), killed(SIGKILL));
@@ -223,7 +219,7 @@ TEST(ChildProcess, FindTreeKeepsNothingWhileTheInitHasMoreThanOneChild) {
       std::chrono::seconds(20)));
   const auto before = isolate::test::open_fds(::getpid());
   relay.find_tree();
-  EXPECT_EQ(pidfds_opened_since(before), 0u) << "no single serving worker to keep";
+  EXPECT_EQ(pidfd_pids_opened_since(before).size(), 0u) << "no single serving worker to keep";
   relay.kill_tree_and_wait();
   const ExitStatus relay_ended = relay.wait();
   EXPECT_TRUE(relay_ended.signal || relay_ended.exit_code) << "reaped with a status";

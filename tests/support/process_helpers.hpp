@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -203,6 +204,20 @@ inline std::map<int, std::string> fds_opened_since(const std::map<int, std::stri
     if (it == before.end() || it->second != target) added.emplace(fd, std::move(target));
   }
   return added;
+}
+
+/// The processes of the pidfds this process opened since `before` (an earlier open_fds): each
+/// one's "Pid:" in /proc/self/fdinfo (-1 once its process is reaped), once per pidfd.
+inline std::multiset<pid_t> pidfd_pids_opened_since(const std::map<int, std::string>& before) {
+  std::multiset<pid_t> pids;
+  for (const auto& [fd, target] : fds_opened_since(before)) {
+    if (target.find("pidfd") == std::string::npos) continue;
+    std::ifstream info("/proc/self/fdinfo/" + std::to_string(fd));
+    for (std::string line; std::getline(info, line);) {
+      if (line.rfind("Pid:", 0) == 0) pids.insert(static_cast<pid_t>(std::stol(line.substr(4))));
+    }
+  }
+  return pids;
 }
 
 }  // namespace isolate::test

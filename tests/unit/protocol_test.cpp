@@ -380,6 +380,28 @@ TEST(WorkerArgument, PoolWorkerArgumentCarriesTheControlSegmentAndSlot) {
   EXPECT_EQ(parse_worker_argument(make_worker_argument(3, 77))->control_fd, -1);
 }
 
+TEST(WorkerArgument, OneShotArgumentCarriesItsTreeReadyFdWithLimitsAndSandboxAfterIt) {
+  const WorkerSandbox sandbox{.enabled = true, .filter = "program"};
+  const WorkerLimits limits{.memory_bytes = 1u << 20, .cpu_ms = 7};
+  const auto parsed = parse_worker_argument(make_worker_argument(3, 77, -1, 0, limits, sandbox, 5));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_TRUE(parsed->valid);
+  EXPECT_EQ(parsed->tree_ready_fd, 5);
+  EXPECT_EQ(parsed->control_fd, -1) << "a one-shot worker";
+  EXPECT_EQ(parsed->limits, limits);
+  EXPECT_EQ(parsed->sandbox, sandbox);
+  EXPECT_EQ(parse_worker_argument(make_worker_argument(3, 77))->tree_ready_fd, -1);
+  const auto pool = parse_worker_argument(make_worker_argument(3, 77, 4, 9, {}, {}, 5));
+  EXPECT_EQ(pool->tree_ready_fd, -1) << "a pool worker says it through its slot";
+  EXPECT_EQ(pool->control_fd, 4);
+  const std::string version = std::to_string(kWireVersion);
+  for (const auto* bad : {":3:77:", ":3:77:-1", ":3:77:5:", ":3:77:x", ":3:77:4:9:1"}) {
+    const auto malformed = parse_worker_argument(std::string(kWorkerFlag) + version + bad);
+    ASSERT_TRUE(malformed.has_value()) << bad;
+    EXPECT_FALSE(malformed->valid) << bad;
+  }
+}
+
 TEST(WorkerArgument, LimitsTravelWithOneShotAndPoolArguments) {
   const WorkerLimits limits{.memory_bytes = 64u << 20, .cpu_ms = 1500};
   for (const auto& arg : {make_worker_argument(3, 77, -1, 0, limits), make_worker_argument(3, 77, 4, 9, limits)}) {
@@ -439,7 +461,8 @@ TEST(WorkerArgument, MalformedWorkerArgumentIsInvalid) {
   for (const char* bad : {"--isolate-worker=",
                           "--isolate-worker=1:3",
                           "--isolate-worker=1:x:5",
-                          "--isolate-worker=1:3:5:6",
+                          "--isolate-worker=1:3:5:6:",  // (1:3:5:6 is a one-shot tree-ready fd since version 7)
+                          "--isolate-worker=1:3:5:-6",
                           "--isolate-worker=1:3:5:6:7:8",
                           "--isolate-worker=1:-3:5",
                           "--isolate-worker=1:3:0",

@@ -1,7 +1,9 @@
-// fd.hpp — closing a file descriptor the one way the library does (internal).
+// fd.hpp — closing a file descriptor the one way the library does, and owning one (internal).
 #pragma once
 
 #include <unistd.h>
+
+#include <utility>
 
 namespace isolate::detail {
 
@@ -10,5 +12,28 @@ namespace isolate::detail {
 inline void close_fd(int fd) noexcept {
   if (fd >= 0) ::close(fd);
 }
+
+/// An fd owned: closed by the destructor. Move-only.
+class UniqueFd {
+ public:
+  UniqueFd() noexcept = default;
+  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) close_fd(std::exchange(fd_, other.release()));
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { close_fd(fd_); }
+
+  /// The fd, still owned (-1: none).
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  /// The fd, no longer owned.
+  [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_ = -1;
+};
 
 }  // namespace isolate::detail

@@ -1,9 +1,11 @@
 // worker_argument.hpp — how the parent tells a process it is a worker (internal: the protocol).
 //
-// The parent starts the worker executable with one argument, "--isolate-worker=V:FD:PPID" for a
-// one-shot run or "--isolate-worker=V:FD:PPID:CONTROL:SLOT" for a pool worker: the wire version,
-// the fd of its channel, the parent's pid (the worker exits at once if its parent is already
-// gone) and, for a pool worker, the fd of the pool's control segment and its slot in it. Limits
+// The parent starts the worker executable with one argument, "--isolate-worker=V:FD:PPID[:READY]"
+// for a one-shot run or "--isolate-worker=V:FD:PPID:CONTROL:SLOT" for a pool worker: the wire
+// version, the fd of its channel, the parent's pid (the worker exits at once if its parent is
+// already gone), for a one-shot worker maybe the fd of an eventfd it writes once its process tree
+// is complete (it serves: see worker/src/posix/process_tree.hpp; a pool worker tells it through
+// its slot), and for a pool worker the fd of the pool's control segment and its slot in it. Limits
 // a worker enforces itself follow as ";MEMORY:CPU_MS" (bytes, milliseconds; 0: none), and a
 // sandbox as ";S<network 0|1>" then ":<path in hex>" for each readable path, then ";F<its
 // compiled seccomp filter in hex>" (protocol/sandbox_filter.hpp), after the limits, which are
@@ -28,8 +30,9 @@ inline constexpr std::string_view kWorkerFlag = "--isolate-worker=";
 /// The version of the protocol both sides must speak: of the argument, the channel's layout and
 /// its records. 2: in-place responses; 3: the channel's `watched` word; 4: a request's input kind
 /// (bytes, or a file the worker reads); 5: the sandbox and its compiled filter in the argument;
-/// 6: progress cells in the channel's header and the pool's control slots.
-inline constexpr std::uint32_t kWireVersion = 6;
+/// 6: progress cells in the channel's header and the pool's control slots; 7: a one-shot worker's
+/// tree-ready eventfd.
+inline constexpr std::uint32_t kWireVersion = 7;
 
 /// Exit statuses of a worker that could not serve (a served job always exits 0, whatever the
 /// job did: its result or error is in the segment).
@@ -67,6 +70,7 @@ struct WorkerArgument {
   pid_t parent_pid = 0;
   int control_fd = -1;  // >= 0: a pool worker
   unsigned slot = 0;
+  int tree_ready_fd = -1;  // >= 0 (one-shot workers only): an eventfd to write once the tree is up
   WorkerLimits limits{};
   WorkerSandbox sandbox{};
 };
@@ -117,8 +121,11 @@ inline bool parse_sandbox(std::string_view text, WorkerSandbox& out) {
 
 }  // namespace worker_argument_detail
 
+/// The argument for a worker: a pool worker's when control_fd >= 0 (tree_ready_fd is then not
+/// written), else a one-shot worker's, with tree_ready_fd if >= 0.
 inline std::string make_worker_argument(int fd, pid_t parent, int control_fd = -1, unsigned slot = 0,
-                                        WorkerLimits limits = {}, const WorkerSandbox& sandbox = {}) {
+                                        WorkerLimits limits = {}, const WorkerSandbox& sandbox = {},
+                                        int tree_ready_fd = -1) {
   // Built with append: g++ 12 at -O3 misreports a chain of operator+ here (-Wrestrict).
   std::string arg(kWorkerFlag);
   arg.append(std::to_string(kWireVersion))
@@ -126,7 +133,11 @@ inline std::string make_worker_argument(int fd, pid_t parent, int control_fd = -
       .append(std::to_string(fd))
       .append(":")
       .append(std::to_string(parent));
-  if (control_fd >= 0) arg.append(":").append(std::to_string(control_fd)).append(":").append(std::to_string(slot));
+  if (control_fd >= 0) {
+    arg.append(":").append(std::to_string(control_fd)).append(":").append(std::to_string(slot));
+  } else if (tree_ready_fd >= 0) {
+    arg.append(":").append(std::to_string(tree_ready_fd));
+  }
   if (limits != WorkerLimits{} || sandbox.enabled) {
     arg.append(";").append(std::to_string(limits.memory_bytes)).append(":").append(std::to_string(limits.cpu_ms));
   }
@@ -154,7 +165,16 @@ inline std::optional<WorkerArgument> parse_worker_argument(std::string_view arg)
     return true;
   };
   out.valid = field(out.version) && field(out.fd) && field(out.parent_pid) && out.fd >= 0 && out.parent_pid > 0;
-  if (out.valid && p != end) out.valid = field(out.control_fd) && out.control_fd >= 0 && p != end && field(out.slot);
+  if (out.valid && p != end) {
+    int fourth = -1;
+    out.valid = field(fourth) && fourth >= 0;
+    if (p == end) {  // V:FD:PPID:READY
+      out.tree_ready_fd = fourth;
+    } else {  // V:FD:PPID:CONTROL:SLOT
+      out.control_fd = fourth;
+      out.valid = out.valid && field(out.slot);
+    }
+  }
   if (p != end || (end > arg.data() && end[-1] == ':')) out.valid = false;
   if (out.valid && semicolon != std::string_view::npos) {
     const auto second = arg.find(';', semicolon + 1);

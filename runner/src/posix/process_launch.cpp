@@ -6,6 +6,7 @@
 #include <isolate/errors.hpp>
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -76,10 +77,13 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
     }
     std::shared_ptr<ChildProcess> started;
     std::exception_ptr error;
+    // The worker writes it once it serves: the supervisor then finds its process tree, so that a
+    // cancel kills it with no /proc reads on its path. Without one, the cancel finds the tree.
+    UniqueFd tree_ready(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     try {
       started = std::make_shared<ChildProcess>(spawn_worker(options.worker_executable, channel.fd(), std::nullopt,
                                                             options.worker_output, options.limits, options.sandbox,
-                                                            input_fd));
+                                                            input_fd, tree_ready.get()));
     } catch (...) {
       error = current_exception_as_isolate_error("cannot start a worker");
     }
@@ -96,7 +100,7 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
     }
     channel.allow_attach();  // we hold its pidfd: the worker may attach (and end)
     try {
-      watch(started);
+      watch(started, std::move(tree_ready));
     } catch (...) {
       // No timer thread or no memory: never a run without its start timeout or its watch.
       started->kill();
@@ -105,9 +109,9 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
     }
   }
 
-  /// Arms the start timeout and has the supervisor watch the worker. Throws std::system_error
-  /// (no timer thread) or std::bad_alloc.
-  void watch(const std::shared_ptr<ChildProcess>& started) {
+  /// Arms the start timeout and has the supervisor watch the worker (and `tree_ready`). Throws
+  /// std::system_error (no timer thread) or std::bad_alloc.
+  void watch(const std::shared_ptr<ChildProcess>& started, UniqueFd tree_ready) {
     std::weak_ptr<Impl> weak = weak_from_this();
     auto timer = TimerService::instance().schedule(TimerService::Clock::now() + options.start_timeout, [weak] {
       if (auto self = weak.lock()) self->on_start_timeout();
@@ -116,8 +120,9 @@ struct ProcessLaunch::Impl : std::enable_shared_from_this<ProcessLaunch::Impl> {
       std::lock_guard lock(mutex);
       start_timer = timer;
     }
-    if (!Supervisor::instance().watch(started,
-                                      [self = shared_from_this()](ExitStatus status) { self->on_exit(status); })) {
+    if (!Supervisor::instance().watch(
+            started, [self = shared_from_this()](ExitStatus status) { self->on_exit(status); },
+            std::move(tree_ready))) {
       started->kill();
       on_exit(started->wait());
     }

@@ -13,6 +13,7 @@
 #define BOOST_ASIO_DISABLE_FENCED_BLOCK 1
 #endif
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "per_process.hpp"
+#include "posix/fd.hpp"
 
 namespace isolate::detail {
 
@@ -79,6 +81,8 @@ struct Supervisor::Impl {
     // Waits on a dup of the child's pidfd (the descriptor owns and closes the dup; the child's
     // own pidfd is never handed to asio). Null: the child is polled by the timer instead.
     std::unique_ptr<asio::posix::stream_descriptor> descriptor;
+    // Readable once the child's worker serves with its process tree complete (see watch()).
+    std::unique_ptr<asio::posix::stream_descriptor> tree_ready;
   };
 
   // Declared first, destroyed last: everything below that refers to it goes before it.
@@ -95,7 +99,8 @@ struct Supervisor::Impl {
 
   std::thread thread;
 
-  void add_watch(std::shared_ptr<ChildProcess> child, std::function<void(ExitStatus)> on_exit) {
+  void add_watch(std::shared_ptr<ChildProcess> child, std::function<void(ExitStatus)> on_exit,
+                 std::unique_ptr<asio::posix::stream_descriptor> tree_ready) {
     if (killing_all) {
       child->kill();
     }
@@ -104,7 +109,11 @@ struct Supervisor::Impl {
       return;
     }
     const std::uint64_t id = next_id++;
-    Watch watch{std::move(child), std::move(on_exit), nullptr};
+    if (tree_ready) {
+      tree_ready->async_wait(asio::posix::descriptor_base::wait_read,
+                             [this, id](const boost::system::error_code& error) { on_tree_ready(id, error); });
+    }
+    Watch watch{std::move(child), std::move(on_exit), nullptr, std::move(tree_ready)};
     const int pidfd = watch.child->pidfd();
     if (pidfd >= 0) {
       const int copy = ::fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
@@ -143,6 +152,14 @@ struct Supervisor::Impl {
     // Woken without an exit (a failed wait): never trust the edge again, poll this child.
     it->second.descriptor.reset();
     start_polling();
+  }
+
+  /// The child's worker serves: its tree is found now, off the path of a later kill.
+  void on_tree_ready(std::uint64_t id, const boost::system::error_code& error) {
+    const auto it = watches.find(id);
+    if (error == asio::error::operation_aborted || it == watches.end()) return;  // it has ended
+    it->second.child->find_tree();
+    it->second.tree_ready.reset();
   }
 
   void start_polling() {
@@ -184,6 +201,7 @@ struct Supervisor::Impl {
     Watch watch = std::move(it->second);
     watches.erase(it);
     watch.descriptor.reset();  // closes our dup of the pidfd
+    watch.tree_ready.reset();
     call_noexcept(watch.on_exit, status);
   }
 
@@ -266,7 +284,8 @@ bool Supervisor::post(std::function<void()> fn) {
   return true;
 }
 
-bool Supervisor::watch(std::shared_ptr<ChildProcess> child, std::function<void(ExitStatus)> on_exit) {
+bool Supervisor::watch(std::shared_ptr<ChildProcess> child, std::function<void(ExitStatus)> on_exit,
+                       UniqueFd tree_ready_fd) {
   if (!child || child->pid() <= 0) {
     return false;
   }
@@ -275,8 +294,20 @@ bool Supervisor::watch(std::shared_ptr<ChildProcess> child, std::function<void(E
     return false;
   }
   Impl* impl = impl_.get();
-  asio::post(impl->io, [impl, child = std::move(child), on_exit = std::move(on_exit)]() mutable {
-    impl->add_watch(std::move(child), std::move(on_exit));
+  std::unique_ptr<asio::posix::stream_descriptor> tree_ready;
+  if (tree_ready_fd.get() >= 0) {
+    tree_ready = std::make_unique<asio::posix::stream_descriptor>(impl->io);
+    boost::system::error_code error;
+    tree_ready->assign(tree_ready_fd.get(), error);
+    if (error) {
+      tree_ready.reset();  // the kill finds the tree itself
+    } else {
+      (void)tree_ready_fd.release();  // the descriptor's now
+    }
+  }
+  asio::post(impl->io, [impl, child = std::move(child), on_exit = std::move(on_exit),
+                        tree_ready = std::move(tree_ready)]() mutable {
+    impl->add_watch(std::move(child), std::move(on_exit), std::move(tree_ready));
   });
   return true;
 }

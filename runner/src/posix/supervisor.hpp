@@ -17,6 +17,7 @@
 #pragma once
 
 #include "child_process.hpp"
+#include "posix/fd.hpp"
 
 #include <isolate/export.hpp>
 
@@ -73,8 +74,13 @@ class ISOLATE_EXPORT Supervisor {
   /// Killing the child is the caller's business (child->kill() from any thread); the watch
   /// only observes. Returns false (nothing watched, on_exit never runs) for a null or empty
   /// child, or once shutdown has begun (except from the supervisor thread itself, see above).
+  /// With `tree_ready_fd` (closed whatever it returns): an fd that becomes readable
+  /// once the child is a worker that serves with its process tree complete (a one-shot worker's
+  /// eventfd); then child->find_tree() runs on the supervisor thread, and the fd is closed (at
+  /// the latest when the child has exited).
   /// Does not block; throws std::bad_alloc only.
-  [[nodiscard]] bool watch(std::shared_ptr<ChildProcess> child, std::function<void(ExitStatus)> on_exit);
+  [[nodiscard]] bool watch(std::shared_ptr<ChildProcess> child, std::function<void(ExitStatus)> on_exit,
+                           UniqueFd tree_ready_fd = {});
 
   /// True when called on this supervisor's thread. Does not block, never throws.
   [[nodiscard]] bool running_in_this_thread() const noexcept;

@@ -46,7 +46,8 @@ std::filesystem::path worker_executable(const std::filesystem::path& configured)
 }
 
 ChildProcess spawn_worker(const std::filesystem::path& executable, int channel_fd, std::optional<PoolSeat> seat,
-                          WorkerOutput output, const Limits& limits, const Sandbox& sandbox, int input_fd) {
+                          WorkerOutput output, const Limits& limits, const Sandbox& sandbox, int input_fd,
+                          int tree_ready_fd) {
   std::vector<int> fds{channel_fd};
   const WorkerLimits worker_limits{.memory_bytes = limits.memory_bytes,
                                    .cpu_ms = static_cast<std::uint64_t>(limits.cpu_time.count())};
@@ -57,7 +58,12 @@ ChildProcess spawn_worker(const std::filesystem::path& executable, int channel_f
     argument = make_worker_argument(3, ::getpid(), 4, seat->slot, worker_limits, confined);
   } else {
     if (input_fd >= 0) fds.push_back(input_fd);  // kWorkerInputFd
-    argument = make_worker_argument(3, ::getpid(), -1, 0, worker_limits, confined);
+    int tree_ready = -1;                         // its number in the worker
+    if (tree_ready_fd >= 0) {
+      tree_ready = static_cast<int>(3 + fds.size());
+      fds.push_back(tree_ready_fd);
+    }
+    argument = make_worker_argument(3, ::getpid(), -1, 0, worker_limits, confined, tree_ready);
   }
   // stdin is always /dev/null: a job never reads, or waits for, the host's input.
   const auto stdio = output == WorkerOutput::discard ? Stdio::null : Stdio::null_input;

@@ -31,12 +31,14 @@ inline constexpr int kWorkerInputFd = 4;
 void resolve_readable_paths(Sandbox& sandbox);
 
 /// Starts `executable` as a worker: its channel (`channel_fd`) as fd 3, a pool worker's control
-/// segment or a one-shot worker's input file (`input_fd`, if >= 0) as fd 4, stdin on /dev/null,
-/// stdout and stderr as `output` says; it enforces `limits` and enters `sandbox` itself. Throws
-/// IsolateError (naming the executable and the reason) when it cannot be started.
+/// segment or a one-shot worker's input file (`input_fd`, if >= 0) as fd 4, then a one-shot
+/// worker's `tree_ready_fd` (if >= 0: an eventfd it writes once it serves, its process tree
+/// complete), stdin on /dev/null, stdout and stderr as `output` says; it enforces `limits` and
+/// enters `sandbox` itself. The caller keeps its fds. Throws IsolateError (naming the executable
+/// and the reason) when it cannot be started.
 [[nodiscard]] ChildProcess spawn_worker(const std::filesystem::path& executable, int channel_fd,
                                         std::optional<PoolSeat> seat, WorkerOutput output, const Limits& limits,
-                                        const Sandbox& sandbox, int input_fd = -1);
+                                        const Sandbox& sandbox, int input_fd = -1, int tree_ready_fd = -1);
 
 /// Why a worker that attached ended without a response, as `limits` and `sandbox` explain it: an
 /// exit code or signal a limit causes (kWorkerExitMemoryLimit, kWorkerExitCpuLimit, SIGXCPU) is

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -111,6 +112,19 @@ int serve_pool(Channel& channel, PoolSlot& slot, JobLimits& limits) {
   }
 }
 
+/// Tells a one-shot run's parent, through the eventfd it passed (`fd`, closed here: no job
+/// inherits it), that this worker serves and its process tree is complete, so that the parent can
+/// find the tree now rather than when it kills it (ChildProcess::find_tree). Nothing is written
+/// for a worker that serves without a namespace of its own: there is no tree to find.
+void tell_tree_ready(int fd, ProcessTree tree) noexcept {
+  if (fd < 0) return;
+  if (tree == ProcessTree::own_namespace) {
+    const std::uint64_t one = 1;
+    (void)::write(fd, &one, sizeof one);
+  }
+  ::close(fd);
+}
+
 /// A sandboxed worker ends here, not by returning to main(): the program's static destructors and
 /// atexit handlers (a sanitizer's leak check among them, which starts a process) must not run
 /// under a filter that kills for what they may do.
@@ -134,7 +148,7 @@ std::optional<int> serve_if_worker(const char* argument) {
   // signal fires only when the parent process dies; if it died before prctl, getppid() says so.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != request->parent_pid) return kWorkerExitOrphaned;
-  (void)make_process_tree();  // from here on, in the serving process only
+  const ProcessTree tree = make_process_tree();  // from here on, in the serving process only
   keep_freed_heap();
   JobLimits limits;
   if (!limits.set_up(request->limits)) {
@@ -144,6 +158,7 @@ std::optional<int> serve_if_worker(const char* argument) {
   try {
     auto channel = Channel::adopt(request->fd);
     if (!channel.attach()) return kWorkerExitBadSegment;
+    tell_tree_ready(request->tree_ready_fd, tree);
     std::optional<PoolSlot> slot;
     if (request->control_fd >= 0) slot.emplace(PoolSlot::adopt(request->control_fd, request->slot));
     if (request->sandbox.enabled) {
