@@ -17,11 +17,13 @@
 #include <future>
 #include <limits>
 #include <numeric>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "escape_jobs.hpp"
 #include "process_helpers.hpp"
 #include "test_jobs.hpp"
 
@@ -176,6 +178,29 @@ TEST_P(LimitsOn, SpinningPastTheCpuTimeLimitIsResourceLimitExceeded) {
   expect_pool_goes_on();
 }
 
+TEST_P(LimitsOn, AJobThatBlocksSigxcpuAndDeletesItsCpuTimerIsStillStoppedAtItsCpuLimit) {
+  // The job masks the timer's signal, deletes every POSIX timer and raises RLIMIT_CPU's soft
+  // limit to the hard one: the kernel's SIGKILL at the hard limit ends it, within a few seconds
+  // of CPU past its budget, and the worker's init reports it as the CPU limit.
+  auto future = start(escape_attempt, nlohmann::json{{"try", "outlast-cpu-limit"}}, {.cpu_time = 200ms});
+  ASSERT_EQ(future.wait_for(60s), std::future_status::ready) << "the job outlasted its CPU limit";
+  expect_limit_exceeded([&] { (void)future.get(); }, Resource::cpu_time, 200);
+  expect_pool_goes_on();
+}
+
+TEST_P(LimitsOn, ASigkillUnderACpuLimitBeforeTheBudgetIsUsedIsACrashNotTheLimit) {
+  auto future = start(crash_kind, std::string("kill"), {.cpu_time = 5000ms});
+  try {
+    (void)future.get();
+    FAIL() << "the job did not die";
+  } catch (const WorkerCrashed& e) {
+    EXPECT_EQ(e.signal(), SIGKILL) << e.what();
+  } catch (const std::exception& e) {
+    FAIL() << "expected WorkerCrashed(SIGKILL), got: " << e.what();
+  }
+  expect_pool_goes_on();
+}
+
 TEST_P(LimitsOn, AnOutputLargerThanTheLimitIsResourceLimitExceeded) {
   auto future = start(output_of, 1 << 20, {.output_bytes = 1000});
   expect_limit_exceeded([&] { (void)future.get(); }, Resource::output, 1000);
@@ -205,6 +230,19 @@ TEST_F(PoolLimits, EveryJobOfAWorkerGetsItsWholeCpuBudget) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(pool.run(burn_cpu_ms, 250).get(), 250);
   EXPECT_EQ(pool.run(process_report, std::string()).get().at("pid").get<pid_t>(), worker)
       << "the worker was replaced: a job was charged with earlier jobs' CPU time";
+}
+
+TEST_F(PoolLimits, AWorkerWhoseCpuLimitHasNoRoomForAnotherJobIsReplacedAndNoJobFails) {
+  // RLIMIT_CPU, set once per worker, keeps a reserve of two seconds of CPU for later jobs under a
+  // 1 s budget: after about that much CPU the worker asks to be replaced. 20 jobs x 300 ms = 6 s.
+  IsolatePool pool({.workers = 1, .backend = Backend::process, .limits = {.cpu_time = 1000ms}});
+  std::set<pid_t> workers;
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(pool.run(burn_cpu_ms, 300).get(), 300) << "job " << i;
+    workers.insert(pool.run(process_report, std::string()).get().at("pid").get<pid_t>());
+  }
+  EXPECT_GE(workers.size(), 2u) << "the worker was never replaced: its RLIMIT_CPU had room for 6 s of jobs";
+  EXPECT_LE(workers.size(), 6u) << "workers were replaced far more often than their reserve needs";
 }
 
 TEST(LimitsBadInput, ANegativeCpuTimeIsInvalidArgumentAtRunAndAtThePool) {

@@ -304,5 +304,33 @@ TEST_P(SandboxOn, LimitsHoldInsideTheSandbox) {
   EXPECT_THROW((void)future.get(), ResourceLimitExceeded);
 }
 
+TEST_P(SandboxOn, AJobCannotOutlastItsCpuLimitByBlockingSigxcpuDeletingItsTimerOrRaisingRlimitCpu) {
+  const Limits limits{.cpu_time = 200ms};
+  const Sandbox sandbox{.enabled = true};
+  const auto run = [&](const std::string& what) -> std::future<std::string> {
+    const json in{{"try", what}};
+    if (GetParam() == Target::run) {
+      return CancellableIsolate::run(escape_attempt, in, {},
+                                     {.backend = Backend::process, .limits = limits, .sandbox = sandbox});
+    }
+    if (!pool_) {
+      pool_ = std::make_unique<IsolatePool>(
+          PoolOptions{.workers = 1, .backend = Backend::process, .limits = limits, .sandbox = sandbox});
+    }
+    return pool_->run(escape_attempt, in);
+  };
+  EXPECT_EQ(run("raise-cpu-rlimit").get(), "EPERM");
+  auto outlast = run("outlast-cpu-limit");
+  ASSERT_EQ(outlast.wait_for(60s), std::future_status::ready) << "the job outlasted its CPU limit";
+  try {
+    (void)outlast.get();
+    FAIL() << "the job returned";
+  } catch (const ResourceLimitExceeded& e) {
+    EXPECT_EQ(e.resource(), ResourceLimitExceeded::Resource::cpu_time) << e.what();
+  } catch (const std::exception& e) {
+    FAIL() << "expected ResourceLimitExceeded(cpu_time), got: " << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace isolate::test

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -121,6 +122,23 @@ std::string sigsys_then_fork(bool block) {
   return start_child([] { return ::fork(); });
 }
 
+/// Blocks SIGXCPU, deletes every POSIX timer the process may have (the worker's CPU timer
+/// among them), raises RLIMIT_CPU's soft limit to its hard one, then spins for ever.
+[[noreturn]] std::string outlast_cpu_limit() {
+  sigset_t xcpu;
+  ::sigemptyset(&xcpu);
+  ::sigaddset(&xcpu, SIGXCPU);
+  ::sigprocmask(SIG_BLOCK, &xcpu, nullptr);
+  for (int id = 0; id < 64; ++id) (void)::syscall(SYS_timer_delete, id);
+  rlimit cpu{};
+  if (::getrlimit(RLIMIT_CPU, &cpu) == 0) {
+    cpu.rlim_cur = cpu.rlim_max;
+    (void)::setrlimit(RLIMIT_CPU, &cpu);
+  }
+  std::atomic<std::uint64_t> n{0};
+  for (;;) n.fetch_add(1, std::memory_order_relaxed);
+}
+
 std::string attempt(const std::string& what, const std::string& path, int port) {
   const std::map<std::string, std::function<std::string()>> attempts{
       {"write", [&] { return write_file(path, O_TRUNC); }},
@@ -170,6 +188,15 @@ std::string attempt(const std::string& what, const std::string& path, int port) 
        }},
       {"sysv-shm", [] { return outcome(::shmget(IPC_PRIVATE, std::size_t{1} << 20, IPC_CREAT | 0600)); }},
       {"ignore-sigxcpu", [] { return ::signal(SIGXCPU, SIG_IGN) == SIG_ERR ? outcome(-1) : "ok"; }},  // NOLINT
+      {"raise-cpu-rlimit",
+       [] {
+         rlimit cpu{};
+         ::getrlimit(RLIMIT_CPU, &cpu);
+         const rlimit raised{RLIM_INFINITY, RLIM_INFINITY};
+         return cpu.rlim_max == RLIM_INFINITY ? std::string("no limit to raise")
+                                              : outcome(::setrlimit(RLIMIT_CPU, &raised));
+       }},
+      {"outlast-cpu-limit", [] { return outlast_cpu_limit(); }},
       {"tiocsti",
        [] {
          const char c = 'x';

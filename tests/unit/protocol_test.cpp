@@ -254,6 +254,23 @@ TEST(PoolControl, ARequestIsSentWaitedForAndAnswered) {
   EXPECT_FALSE(control.answered(1, 7));
 }
 
+TEST(PoolControl, AWorkerAsksToBeReplacedWithAnAnswerAndStillCountsAsReady) {
+  auto control = PoolControl::create(2);
+  auto slot = PoolSlot::adopt(::dup(control.fd()), 0);
+  slot.announce_ready();
+  control.send(0, 1);
+  slot.answer(1);
+  EXPECT_FALSE(control.replacement_asked(0)) << "a plain answer";
+  control.send(0, 2);
+  slot.answer(2, /*replace_me=*/true);
+  EXPECT_TRUE(control.answered(0, 2));
+  EXPECT_TRUE(control.replacement_asked(0));
+  EXPECT_TRUE(control.ready(0)) << "it served; it only wants no further request";
+  EXPECT_FALSE(control.replacement_asked(1)) << "another slot's words";
+  control.reset(0);
+  EXPECT_FALSE(control.replacement_asked(0)) << "its successor starts over";
+}
+
 TEST(PoolControl, ASlotPastTheSegmentIsRefused) {
   auto control = PoolControl::create(2);
   EXPECT_THROW((void)PoolSlot::adopt(::dup(control.fd()), 2), IsolateError);

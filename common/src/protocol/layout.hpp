@@ -64,10 +64,15 @@ inline constexpr std::size_t kInputPadding = 64;
 struct alignas(64) SlotControl {
   WakeWord request;                         // parent publishes the request's sequence number
   std::atomic<std::uint32_t> response_seq;  // worker: the sequence number it answered last
-  std::atomic<std::uint32_t> worker_ready;  // worker: 1 once it serves
+  std::atomic<std::uint32_t> worker_ready;  // worker: kWorkerServes, kWorkerAsksReplacement
   ProgressCell progress;                    // the running job's progress; parent resets it per job
 };
 static_assert(sizeof(SlotControl) == 64);
+
+/// SlotControl::worker_ready: 0 until the worker serves; then kWorkerServes, or, from an answer
+/// on, kWorkerAsksReplacement (its CPU limit has no room for another job: send it no more).
+inline constexpr std::uint32_t kWorkerServes = 1;
+inline constexpr std::uint32_t kWorkerAsksReplacement = 2;
 
 /// What a worker rings after each response; the pool's dispatcher waits on it.
 struct alignas(64) Doorbell {

@@ -23,6 +23,10 @@ bool PoolControl::ready(std::size_t i) noexcept {
   return slot_control(memory_, i).worker_ready.load(std::memory_order_acquire) != 0;
 }
 
+bool PoolControl::replacement_asked(std::size_t i) noexcept {
+  return slot_control(memory_, i).worker_ready.load(std::memory_order_acquire) == kWorkerAsksReplacement;
+}
+
 void PoolControl::send(std::size_t i, std::uint32_t seq) noexcept { slot_control(memory_, i).request.publish(seq); }
 
 bool PoolControl::answered(std::size_t i, std::uint32_t seq) noexcept {
@@ -48,7 +52,7 @@ PoolSlot PoolSlot::adopt(int fd, std::size_t slot) {
 }
 
 void PoolSlot::announce_ready() noexcept {
-  slot_control(memory_, slot_).worker_ready.store(1, std::memory_order_release);
+  slot_control(memory_, slot_).worker_ready.store(kWorkerServes, std::memory_order_release);
   doorbell_of(memory_).bell.ring();
 }
 
@@ -59,7 +63,9 @@ std::uint32_t PoolSlot::wait_request(std::uint32_t seen, std::chrono::nanosecond
 
 ProgressCell& PoolSlot::progress() noexcept { return slot_control(memory_, slot_).progress; }
 
-void PoolSlot::answer(std::uint32_t seq) noexcept {
+void PoolSlot::answer(std::uint32_t seq, bool replace_me) noexcept {
+  // Before response_seq: a parent that sees the answer sees the request to be replaced.
+  if (replace_me) slot_control(memory_, slot_).worker_ready.store(kWorkerAsksReplacement, std::memory_order_release);
   slot_control(memory_, slot_).response_seq.store(seq, std::memory_order_release);
   doorbell_of(memory_).bell.ring();
 }

@@ -10,7 +10,8 @@
 //   create(slots); reset(i) for a new worker   adopt(fd, i); announce_ready()
 //   ready(i)                                   loop: wait_request(seen) ...
 //   send(i, seq)                               ... serve the channel's request; answer(seq)
-//   wait_bell(seen); answered(i, seq)
+//   wait_bell(seen); answered(i, seq);
+//   replacement_asked(i)
 #pragma once
 
 #include <chrono>
@@ -43,6 +44,9 @@ class PoolControl {
   void send(std::size_t i, std::uint32_t seq) noexcept;
   /// The worker of slot i has answered request `seq`.
   [[nodiscard]] bool answered(std::size_t i, std::uint32_t seq) noexcept;
+  /// The worker of slot i asked, with an answer, to be replaced (its CPU limit has no room left
+  /// for another job): it must get no further request. Valid once answered() was true.
+  [[nodiscard]] bool replacement_asked(std::size_t i) noexcept;
   /// Waits for a ring after `seen` (spinning for `spin` first), at most `timeout`; returns the
   /// bell's value.
   [[nodiscard]] std::uint32_t wait_bell(std::uint32_t seen, std::chrono::nanoseconds spin,
@@ -73,7 +77,8 @@ class PoolSlot {
   /// Where this worker's jobs report their progress.
   [[nodiscard]] ProgressCell& progress() noexcept;
   /// Request `seq` is answered (its response is published in the channel): rings the doorbell.
-  void answer(std::uint32_t seq) noexcept;
+  /// With `replace_me`, the pool is asked to replace this worker instead of sending it more.
+  void answer(std::uint32_t seq, bool replace_me = false) noexcept;
 
  private:
   PoolSlot(SharedMemory memory, std::size_t slot) noexcept : memory_(std::move(memory)), slot_(slot) {}

@@ -31,8 +31,8 @@ inline constexpr std::string_view kWorkerFlag = "--isolate-worker=";
 /// its records. 2: in-place responses; 3: the channel's `watched` word; 4: a request's input kind
 /// (bytes, or a file the worker reads); 5: the sandbox and its compiled filter in the argument;
 /// 6: progress cells in the channel's header and the pool's control slots; 7: a one-shot worker's
-/// tree-ready eventfd.
-inline constexpr std::uint32_t kWireVersion = 7;
+/// tree-ready eventfd; 8: a pool worker may ask, with an answer, to be replaced.
+inline constexpr std::uint32_t kWireVersion = 8;
 
 /// Exit statuses of a worker that could not serve (a served job always exits 0, whatever the
 /// job did: its result or error is in the segment).

@@ -16,7 +16,10 @@ namespace isolate {
 ///   a FileInput's mapping, do not count. Smaller than 16 MiB: std::invalid_argument at run() or
 ///   at the pool's construction (a worker needs more to start).
 /// - cpu_time: CPU time of one job, all its threads together; in a pool each job gets the whole
-///   budget, whatever the worker ran before. Negative: std::invalid_argument.
+///   budget, whatever the worker ran before. A job that blocks the timer's signal is killed by the
+///   kernel at RLIMIT_CPU's hard limit, a few seconds of CPU later (a pool worker also keeps a
+///   reserve of two budgets there, and is replaced once its jobs have used it up; no job fails
+///   for that). Negative: std::invalid_argument.
 /// - output_bytes: size of the job's encoded output as the parent receives it.
 struct Limits {
   std::size_t memory_bytes = 0;

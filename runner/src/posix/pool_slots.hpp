@@ -45,6 +45,7 @@ struct PoolWorker {
 
   [[nodiscard]] bool ready() const noexcept { return control->ready(slot); }
   [[nodiscard]] bool answered() const noexcept { return control->answered(slot, sent); }
+  [[nodiscard]] bool replacement_asked() const noexcept { return control->replacement_asked(slot); }
 };
 
 /// A slot's channel is touched by one thread at a time: the dispatching thread while `writing`

@@ -250,15 +250,16 @@ class ProcessPoolCore final : public PoolCore, public PoolSlots {
 
   /// Marks slot i idle, or gives it the next queued job, which it returns: dispatch() must follow
   /// (mutex not held).
-  /// A worker that has answered max_jobs_per_worker jobs is not freed but replaced: killed now,
-  /// its successor (started when the supervisor sees it exit) takes the queued jobs.
+  /// A worker that has answered max_jobs_per_worker jobs, or asked to be replaced (its CPU limit
+  /// has no room for another job), is not freed but replaced: killed now, its successor (started
+  /// when the supervisor sees it exit) takes the queued jobs.
   std::shared_ptr<PoolTask> free_slot(std::size_t i, const std::shared_ptr<PoolWorker>& worker) {
     {
       std::lock_guard lock(mutex_);
       if (slots_[i].worker != worker || slots_[i].state == SlotState::dead) return nullptr;
       slots_[i].task = nullptr;
       const auto limit = options_.max_jobs_per_worker;
-      if (limit == 0 || worker->answered_jobs < limit) {
+      if ((limit == 0 || worker->answered_jobs < limit) && !worker->replacement_asked()) {
         slots_[i].state = SlotState::idle;
         return take_queued(i);
       }

@@ -1,4 +1,5 @@
-// job_limits.cpp — RLIMIT_DATA, a new_handler and a CPU-time timer (see job_limits.hpp).
+// job_limits.cpp — RLIMIT_DATA, a new_handler, a CPU-time timer and RLIMIT_CPU behind it (see
+// job_limits.hpp).
 #include "job_limits.hpp"
 
 #include <malloc.h>
@@ -6,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -13,7 +15,10 @@
 #include <ctime>
 #include <fstream>
 #include <new>
+#include <optional>
 #include <string>
+
+#include "cpu_backstop.hpp"
 
 namespace isolate::detail {
 namespace {
@@ -32,9 +37,27 @@ std::uint64_t data_size() {
 
 extern "C" void cpu_time_exhausted(int) { ::_exit(kWorkerExitCpuLimit); }
 
+/// CPU time this process (all its threads) has used.
+std::chrono::nanoseconds cpu_used() noexcept {
+  timespec now{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+}
+
+/// Lowers RLIMIT_CPU to `backstop` (never raises it: a lower limit of the host's stays). Returns
+/// the soft limit now in force, or nullopt if the kernel refused.
+std::optional<std::uint64_t> set_cpu_backstop(const CpuBackstop& backstop) noexcept {
+  rlimit current{};
+  if (::getrlimit(RLIMIT_CPU, &current) != 0) return std::nullopt;
+  const rlim_t hard = std::min<rlim_t>(current.rlim_max, backstop.hard_seconds);
+  const rlimit lowered{std::min<rlim_t>(hard, backstop.soft_seconds), hard};
+  if (::setrlimit(RLIMIT_CPU, &lowered) != 0) return std::nullopt;
+  return lowered.rlim_cur;
+}
+
 }  // namespace
 
-bool JobLimits::set_up(const WorkerLimits& limits) noexcept {
+bool JobLimits::set_up(const WorkerLimits& limits, bool for_pool) noexcept {
   limits_ = limits;
   if (limits.memory_bytes != 0) {
     // The environment's top pad (64 MiB) would make a small allocation ask for more than a small
@@ -70,8 +93,15 @@ bool JobLimits::set_up(const WorkerLimits& limits) noexcept {
     if (::timer_create(CLOCK_PROCESS_CPUTIME_ID, &event, &timer) != 0) return false;
     timer_ = timer;
     has_timer_ = true;
+    const auto soft = set_cpu_backstop(cpu_backstop(cpu_used(), std::chrono::milliseconds(limits.cpu_ms), for_pool));
+    if (!soft) return false;
+    cpu_soft_seconds_ = *soft;
   }
   return true;
+}
+
+bool JobLimits::has_room_for_next_job() const noexcept {
+  return !has_timer_ || backstop_has_room(cpu_used(), std::chrono::milliseconds(limits_.cpu_ms), cpu_soft_seconds_);
 }
 
 void JobLimits::begin_job() noexcept {

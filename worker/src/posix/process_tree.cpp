@@ -17,6 +17,7 @@
 #include <chrono>
 #include <climits>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -78,6 +79,28 @@ int wait_for(pid_t pid) noexcept {
   return status;
 }
 
+/// Reaps the serving worker `worker`, which has ended (a zombie), and returns its waitpid status;
+/// a SIGKILL the kernel sent it at RLIMIT_CPU's hard limit (cpu_backstop.hpp), which a job that
+/// blocked SIGXCPU meets, becomes the exit status the worker's SIGXCPU handler would have given.
+/// Told apart from other SIGKILLs by the CPU the worker had used: at least a second short of the
+/// hard limit (where the soft limit was set, at least a whole budget of its last job), whatever the
+/// job did to the soft limit; the kernel's check counts CPU by ticks, the reaped usage precisely.
+int reap_serving_worker(pid_t worker) noexcept {
+  rlimit cpu{};
+  const bool limited =
+      ::prlimit(worker, RLIMIT_CPU, nullptr, &cpu) == 0 && cpu.rlim_max != RLIM_INFINITY && cpu.rlim_max > 0;
+  int status = 0;
+  rusage usage{};
+  while (::wait4(worker, &status, 0, &usage) < 0 && errno == EINTR) {
+  }
+  const auto used_us = static_cast<std::uint64_t>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1'000'000u +
+                       static_cast<std::uint64_t>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+  if (limited && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && used_us >= (cpu.rlim_max - 1) * 1'000'000u) {
+    return W_EXITCODE(kWorkerExitCpuLimit, 0);
+  }
+  return status;
+}
+
 /// pid 1 of the namespace. Dies with the relay (PR_SET_PDEATHSIG; at once if the relay is gone
 /// already), holds no fd, reaps every orphan of the namespace (they are reparented to it), and
 /// when the serving worker (its child) ends, records how and exits: the kernel then kills every
@@ -88,14 +111,18 @@ int wait_for(pid_t pid) noexcept {
   ::sigprocmask(SIG_BLOCK, &all, nullptr);
   ::close_range(0, UINT_MAX, 0);
   for (;;) {
-    int status = 0;
-    const pid_t ended = ::waitpid(-1, &status, 0);
-    if (ended == worker) {
-      outcome->status = status;
-      outcome->recorded.store(1, std::memory_order_release);
-      ::_exit(0);
+    siginfo_t ended{};
+    if (::waitid(P_ALL, 0, &ended, WEXITED | WNOWAIT) != 0) {  // not reaped yet: its limits can be read
+      if (errno == ECHILD) ::_exit(kWorkerExitNoProcessTree);
+      continue;
     }
-    if (ended < 0 && errno == ECHILD) ::_exit(kWorkerExitNoProcessTree);
+    if (ended.si_pid != worker) {
+      (void)::waitpid(ended.si_pid, nullptr, 0);
+      continue;
+    }
+    outcome->status = reap_serving_worker(worker);
+    outcome->recorded.store(1, std::memory_order_release);
+    ::_exit(0);
   }
 }
 

@@ -90,7 +90,8 @@ constexpr auto kTrimWhenIdleFor = std::chrono::seconds(30);
 
 /// Serves requests until the parent kills it (or dies: PR_SET_PDEATHSIG). The parent publishes
 /// each request's sequence number in the slot's control block; the worker answers, stores the
-/// number in response_seq, and rings the pool's doorbell.
+/// number in response_seq, and rings the pool's doorbell. A worker whose CPU limit leaves no room
+/// for a next job says so with its answer; the pool then replaces it.
 int serve_pool(Channel& channel, PoolSlot& slot, JobLimits& limits) {
   // Once idle for kTrimWhenIdleFor, the worker returns its kept heap (malloc_trim): a worker
   // that once parsed a huge document does not hold its pages for ever.
@@ -108,7 +109,7 @@ int serve_pool(Channel& channel, PoolSlot& slot, JobLimits& limits) {
     serve(channel, limits, slot.progress());  // may grow (and so remap) the channel for a large response
     limits.end_job();
     end_job_processes();  // before the answer: once a future is ready, no process of its job remains
-    slot.answer(seen);
+    slot.answer(seen, !limits.has_room_for_next_job());
   }
 }
 
@@ -151,7 +152,7 @@ std::optional<int> serve_if_worker(const char* argument) {
   const ProcessTree tree = make_process_tree();  // from here on, in the serving process only
   keep_freed_heap();
   JobLimits limits;
-  if (!limits.set_up(request->limits)) {
+  if (!limits.set_up(request->limits, /*for_pool=*/request->control_fd >= 0)) {
     std::fprintf(stderr, "isolate worker: cannot set up its limits: %s\n", std::strerror(errno));
     return kWorkerExitLimitsRefused;
   }
