@@ -245,6 +245,19 @@ TEST_F(PoolLimits, AWorkerWhoseCpuLimitHasNoRoomForAnotherJobIsReplacedAndNoJobF
   EXPECT_LE(workers.size(), 6u) << "workers were replaced far more often than their reserve needs";
 }
 
+TEST_F(PoolLimits, AJobThatDisarmsItsCpuLimitAndReturnsLeavesTheNextJobAWorkingOne) {
+  // Without the sandbox a job can ignore and block SIGXCPU and delete the worker's timer, then
+  // return normally: the worker's next job starts with the handler, the signal and a timer back.
+  IsolatePool pool({.workers = 1, .backend = Backend::process, .limits = {.cpu_time = 1000ms}});
+  const auto state = [&pool] { return pool.run(escape_attempt, nlohmann::json{{"try", "cpu-limit-state"}}).get(); };
+  const auto pid = [&pool] { return pool.run(process_report, std::string()).get().at("pid").get<pid_t>(); };
+  const auto worker = pid();
+  EXPECT_EQ(state(), "handled:1 blocked:0 timers:1");
+  ASSERT_EQ(pool.run(escape_attempt, nlohmann::json{{"try", "disarm-cpu-limit"}}).get(), "ok");
+  EXPECT_EQ(state(), "handled:1 blocked:0 timers:1") << "the disarmed limit outlived the job that disarmed it";
+  EXPECT_EQ(pid(), worker) << "the worker was replaced: the test checked a fresh one";
+}
+
 TEST(LimitsBadInput, ANegativeCpuTimeIsInvalidArgumentAtRunAndAtThePool) {
   const Limits limits{.cpu_time = -1ms};
   EXPECT_THROW((void)CancellableIsolate::run(echo, std::string(), {}, {.limits = limits}), std::invalid_argument);

@@ -25,8 +25,10 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -122,9 +124,11 @@ std::string sigsys_then_fork(bool block) {
   return start_child([] { return ::fork(); });
 }
 
-/// Blocks SIGXCPU, deletes every POSIX timer the process may have (the worker's CPU timer
-/// among them), raises RLIMIT_CPU's soft limit to its hard one, then spins for ever.
-[[noreturn]] std::string outlast_cpu_limit() {
+/// Undoes what it can of the worker's CPU limit: ignores SIGXCPU (refused in the sandbox) and
+/// blocks it, deletes every POSIX timer the process may have (the worker's CPU timer among them)
+/// and raises RLIMIT_CPU's soft limit to its hard one (refused in the sandbox). "ok".
+std::string disarm_cpu_limit() {
+  (void)::signal(SIGXCPU, SIG_IGN);  // NOLINT(cert-err33-c): refused in the sandbox, and that is fine
   sigset_t xcpu;
   ::sigemptyset(&xcpu);
   ::sigaddset(&xcpu, SIGXCPU);
@@ -135,6 +139,29 @@ std::string sigsys_then_fork(bool block) {
     cpu.rlim_cur = cpu.rlim_max;
     (void)::setrlimit(RLIMIT_CPU, &cpu);
   }
+  return "ok";
+}
+
+/// What a job finds of the worker's CPU limit: "handled:H blocked:B timers:N" (H: SIGXCPU has a
+/// handler, B: it is blocked on this thread, N: POSIX timers that send it, /proc/self/timers).
+std::string cpu_limit_state() {
+  struct sigaction current {};
+  ::sigaction(SIGXCPU, nullptr, &current);
+  const bool handled = current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN;  // NOLINT
+  sigset_t mask;
+  ::pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+  int timers = 0;
+  std::ifstream listing("/proc/self/timers");
+  for (std::string line; std::getline(listing, line);) {
+    if (line.rfind("signal: " + std::to_string(SIGXCPU) + "/", 0) == 0) ++timers;
+  }
+  return "handled:" + std::to_string(handled ? 1 : 0) + " blocked:" + std::to_string(::sigismember(&mask, SIGXCPU)) +
+         " timers:" + std::to_string(timers);
+}
+
+/// disarm_cpu_limit(), then spins for ever.
+[[noreturn]] std::string outlast_cpu_limit() {
+  (void)disarm_cpu_limit();
   std::atomic<std::uint64_t> n{0};
   for (;;) n.fetch_add(1, std::memory_order_relaxed);
 }
@@ -197,6 +224,8 @@ std::string attempt(const std::string& what, const std::string& path, int port) 
                                               : outcome(::setrlimit(RLIMIT_CPU, &raised));
        }},
       {"outlast-cpu-limit", [] { return outlast_cpu_limit(); }},
+      {"disarm-cpu-limit", [] { return disarm_cpu_limit(); }},
+      {"cpu-limit-state", [] { return cpu_limit_state(); }},
       {"tiocsti",
        [] {
          const char c = 'x';

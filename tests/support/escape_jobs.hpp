@@ -18,9 +18,10 @@ namespace isolate::test {
 /// signal-parent (SIGKILL to getppid()), ignore-sigsys-then-fork, block-sigsys-then-fork,
 /// thread (starts 4 threads that each compute; "ok:<sum>"), raise-rlimit (RLIMIT_DATA to
 /// unlimited), sysv-shm (shmget 1 MiB), ignore-sigxcpu, tiocsti (types a key on stdout),
-/// raise-cpu-rlimit (RLIMIT_CPU to unlimited; "no limit to raise" if it has none), and
-/// outlast-cpu-limit (blocks SIGXCPU, deletes every POSIX timer, raises RLIMIT_CPU's soft limit
-/// to the hard one, then spins for ever).
+/// raise-cpu-rlimit (RLIMIT_CPU to unlimited; "no limit to raise" if it has none),
+/// disarm-cpu-limit (ignores and blocks SIGXCPU, deletes every POSIX timer, raises RLIMIT_CPU's
+/// soft limit to the hard one; "ok"), outlast-cpu-limit (disarm-cpu-limit, then spins for ever),
+/// cpu-limit-state ("handled:H blocked:B timers:N": SIGXCPU's handler, mask, timers sending it).
 /// A call the sandbox kills for never returns.
 extern Job<nlohmann::json, std::string> escape_attempt;
 

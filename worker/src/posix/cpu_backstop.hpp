@@ -9,6 +9,10 @@
 // pool, a reserve for later jobs; a pool worker that can no longer give a next job its whole
 // budget asks to be replaced.
 //
+// CPU the worker uses between two jobs beyond kCpuBetweenJobs (a long ISOLATE_SPIN_US, a thread a
+// job left running) can bring the soft limit's SIGXCPU before the next job has used its whole
+// budget: that job then reports the CPU limit early.
+//
 // So a job that blocks SIGXCPU is killed after at most its budget + 2.5 s of CPU on a one-shot
 // run, its budget + pool_cpu_reserve(budget) + 2.5 s on a pool, and a pool worker with a CPU
 // limit is replaced after its jobs have used about pool_cpu_reserve(budget) of CPU (at least two

@@ -37,6 +37,30 @@ std::uint64_t data_size() {
 
 extern "C" void cpu_time_exhausted(int) { ::_exit(kWorkerExitCpuLimit); }
 
+/// Installs the SIGXCPU handler and unblocks the signal on this thread (both, even if one is
+/// refused). False if either was (the sandbox refuses a handler for SIGXCPU once the worker has
+/// installed its own).
+bool catch_sigxcpu() noexcept {
+  struct sigaction action {};
+  action.sa_handler = cpu_time_exhausted;
+  ::sigemptyset(&action.sa_mask);
+  const bool handled = ::sigaction(SIGXCPU, &action, nullptr) == 0;
+  sigset_t xcpu;
+  ::sigemptyset(&xcpu);
+  ::sigaddset(&xcpu, SIGXCPU);
+  return ::pthread_sigmask(SIG_UNBLOCK, &xcpu, nullptr) == 0 && handled;
+}
+
+/// A timer on this process's CPU time that sends SIGXCPU, or nullopt if refused.
+std::optional<timer_t> make_cpu_timer() noexcept {
+  sigevent event{};
+  event.sigev_notify = SIGEV_SIGNAL;
+  event.sigev_signo = SIGXCPU;
+  timer_t timer{};
+  if (::timer_create(CLOCK_PROCESS_CPUTIME_ID, &event, &timer) != 0) return std::nullopt;
+  return timer;
+}
+
 /// CPU time this process (all its threads) has used.
 std::chrono::nanoseconds cpu_used() noexcept {
   timespec now{};
@@ -50,7 +74,7 @@ std::optional<std::uint64_t> set_cpu_backstop(const CpuBackstop& backstop) noexc
   rlimit current{};
   if (::getrlimit(RLIMIT_CPU, &current) != 0) return std::nullopt;
   const rlim_t hard = std::min<rlim_t>(current.rlim_max, backstop.hard_seconds);
-  const rlimit lowered{std::min<rlim_t>(hard, backstop.soft_seconds), hard};
+  const rlimit lowered{std::min<rlim_t>({current.rlim_cur, backstop.soft_seconds, hard}), hard};
   if (::setrlimit(RLIMIT_CPU, &lowered) != 0) return std::nullopt;
   return lowered.rlim_cur;
 }
@@ -82,16 +106,10 @@ bool JobLimits::set_up(const WorkerLimits& limits, bool for_pool) noexcept {
     if (::setrlimit(RLIMIT_DATA, &data) != 0) return false;
   }
   if (limits.cpu_ms != 0) {
-    struct sigaction action {};
-    action.sa_handler = cpu_time_exhausted;
-    ::sigemptyset(&action.sa_mask);
-    if (::sigaction(SIGXCPU, &action, nullptr) != 0) return false;
-    sigevent event{};
-    event.sigev_notify = SIGEV_SIGNAL;
-    event.sigev_signo = SIGXCPU;
-    timer_t timer{};
-    if (::timer_create(CLOCK_PROCESS_CPUTIME_ID, &event, &timer) != 0) return false;
-    timer_ = timer;
+    if (!catch_sigxcpu()) return false;
+    const auto timer = make_cpu_timer();
+    if (!timer) return false;
+    timer_ = *timer;
     has_timer_ = true;
     const auto soft = set_cpu_backstop(cpu_backstop(cpu_used(), std::chrono::milliseconds(limits.cpu_ms), for_pool));
     if (!soft) return false;
@@ -106,10 +124,18 @@ bool JobLimits::has_room_for_next_job() const noexcept {
 
 void JobLimits::begin_job() noexcept {
   if (!has_timer_) return;
+  // An earlier job of a pool worker may have blocked SIGXCPU, replaced its handler (without the
+  // sandbox) or deleted the timer, and returned: each job starts with all three as set up.
+  (void)catch_sigxcpu();  // the handler part is refused in the sandbox, where no job can change it
   itimerspec budget{};
   budget.it_value.tv_sec = static_cast<time_t>(limits_.cpu_ms / 1000);
   budget.it_value.tv_nsec = static_cast<long>(limits_.cpu_ms % 1000) * 1'000'000;
-  ::timer_settime(static_cast<timer_t>(timer_), 0, &budget, nullptr);  // relative: from the CPU time used so far
+  // Relative: from the CPU time used so far.
+  if (::timer_settime(static_cast<timer_t>(timer_), 0, &budget, nullptr) == 0) return;
+  if (const auto timer = make_cpu_timer()) {  // deleted: a new one (RLIMIT_CPU stands behind it if refused)
+    timer_ = *timer;
+    (void)::timer_settime(*timer, 0, &budget, nullptr);
+  }
 }
 
 void JobLimits::end_job() noexcept {

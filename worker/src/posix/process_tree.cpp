@@ -79,23 +79,24 @@ int wait_for(pid_t pid) noexcept {
   return status;
 }
 
-/// Reaps the serving worker `worker`, which has ended (a zombie), and returns its waitpid status;
-/// a SIGKILL the kernel sent it at RLIMIT_CPU's hard limit (cpu_backstop.hpp), which a job that
-/// blocked SIGXCPU meets, becomes the exit status the worker's SIGXCPU handler would have given.
-/// Told apart from other SIGKILLs by the CPU the worker had used: at least a second short of the
-/// hard limit (where the soft limit was set, at least a whole budget of its last job), whatever the
-/// job did to the soft limit; the kernel's check counts CPU by ticks, the reaped usage precisely.
-int reap_serving_worker(pid_t worker) noexcept {
+/// Reaps the serving worker `worker`, which has ended (a zombie), and returns its waitpid status.
+/// With `cpu_limited`, a SIGKILL the kernel sent it at RLIMIT_CPU's hard limit (cpu_backstop.hpp),
+/// which a job that blocked SIGXCPU meets, becomes the exit status the worker's SIGXCPU handler
+/// would have given. Told apart from other SIGKILLs by the zombie's soft limit, which the kernel
+/// raised to the hard one when the worker's CPU reached it (the worker set it a second lower),
+/// and by the CPU used: within a second of the hard limit (the kernel counts by ticks, the reaped
+/// usage precisely; it includes the worker's reaped children, which can only make it larger).
+int reap_serving_worker(pid_t worker, bool cpu_limited) noexcept {
   rlimit cpu{};
-  const bool limited =
-      ::prlimit(worker, RLIMIT_CPU, nullptr, &cpu) == 0 && cpu.rlim_max != RLIM_INFINITY && cpu.rlim_max > 0;
+  const bool at_hard_limit = cpu_limited && ::prlimit(worker, RLIMIT_CPU, nullptr, &cpu) == 0 &&
+                             cpu.rlim_max != RLIM_INFINITY && cpu.rlim_max > 0 && cpu.rlim_cur == cpu.rlim_max;
   int status = 0;
   rusage usage{};
   while (::wait4(worker, &status, 0, &usage) < 0 && errno == EINTR) {
   }
-  const auto used_us = static_cast<std::uint64_t>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1'000'000u +
-                       static_cast<std::uint64_t>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
-  if (limited && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && used_us >= (cpu.rlim_max - 1) * 1'000'000u) {
+  const auto used_s = static_cast<std::uint64_t>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                      static_cast<std::uint64_t>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1'000'000u;
+  if (at_hard_limit && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && used_s + 1 >= cpu.rlim_max) {
     return W_EXITCODE(kWorkerExitCpuLimit, 0);
   }
   return status;
@@ -105,7 +106,7 @@ int reap_serving_worker(pid_t worker) noexcept {
 /// already), holds no fd, reaps every orphan of the namespace (they are reparented to it), and
 /// when the serving worker (its child) ends, records how and exits: the kernel then kills every
 /// process left in the namespace, and the init is reapable only once they are all gone.
-[[noreturn]] void be_init(pid_t worker, Outcome* outcome) noexcept {
+[[noreturn]] void be_init(pid_t worker, Outcome* outcome, bool cpu_limited) noexcept {
   sigset_t all;
   ::sigfillset(&all);
   ::sigprocmask(SIG_BLOCK, &all, nullptr);
@@ -120,7 +121,7 @@ int reap_serving_worker(pid_t worker) noexcept {
       (void)::waitpid(ended.si_pid, nullptr, 0);
       continue;
     }
-    outcome->status = reap_serving_worker(worker);
+    outcome->status = reap_serving_worker(worker, cpu_limited);
     outcome->recorded.store(1, std::memory_order_release);
     ::_exit(0);
   }
@@ -153,7 +154,7 @@ int reap_serving_worker(pid_t worker) noexcept {
 
 }  // namespace
 
-ProcessTree make_process_tree() noexcept {
+ProcessTree make_process_tree(bool cpu_limited) noexcept {
   // ISOLATE_NO_PROCESS_TREE: serve without a namespace, so that bench/ can measure what the
   // namespace costs in the same run. Never for production: a job's processes then outlive it.
   if (std::getenv("ISOLATE_NO_PROCESS_TREE") != nullptr) return ProcessTree::none;
@@ -178,7 +179,7 @@ ProcessTree make_process_tree() noexcept {
   if (::poll(&relay_exited, 1, 0) != 0) ::_exit(kWorkerExitNoProcessTree);  // before prctl
   const pid_t worker = ::fork();
   if (worker < 0) ::_exit(kWorkerExitNoProcessTree);
-  if (worker > 0) be_init(worker, outcome);
+  if (worker > 0) be_init(worker, outcome, cpu_limited);
   // The serving worker (pid 2, or more if the init has a thread). The kernel kills it with the
   // init (no PR_SET_PDEATHSIG needed).
   ::close(relay_pidfd);

@@ -30,7 +30,9 @@ enum class ProcessTree {
 
 /// Called once by a started worker process after its parent checks, before it touches its fds.
 /// Returns in the serving process only: the relay and the init never return (they _exit).
-[[nodiscard]] ProcessTree make_process_tree() noexcept;
+/// `cpu_limited`: the serving worker will enforce a CPU limit, so a SIGKILL at its RLIMIT_CPU
+/// hard limit is reported as that limit (see reap_serving_worker in process_tree.cpp).
+[[nodiscard]] ProcessTree make_process_tree(bool cpu_limited) noexcept;
 
 /// Kills every process of this worker's namespace except its init and the caller, and waits
 /// until they are gone (its own children reaped, the rest by the init). Cheap when the job started

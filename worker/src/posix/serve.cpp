@@ -149,7 +149,7 @@ std::optional<int> serve_if_worker(const char* argument) {
   // signal fires only when the parent process dies; if it died before prctl, getppid() says so.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != request->parent_pid) return kWorkerExitOrphaned;
-  const ProcessTree tree = make_process_tree();  // from here on, in the serving process only
+  const ProcessTree tree = make_process_tree(request->limits.cpu_ms != 0);  // from here on, in the serving process only
   keep_freed_heap();
   JobLimits limits;
   if (!limits.set_up(request->limits, /*for_pool=*/request->control_fd >= 0)) {
