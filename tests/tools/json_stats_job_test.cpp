@@ -159,6 +159,23 @@ TEST(JsonStatsJob, ReportsTheWholeDocumentAsParsedWhenDone) {
   EXPECT_EQ(cell.total.load(), text.size());
 }
 
+TEST(JsonStatsJob, ChecksTheEscapesOfLongStringsAndKeysWhereverTheyStand) {
+  std::string escaped;
+  for (int i = 0; i < 20000; ++i) escaped += R"(\u00e9\n\"x)";
+  const std::string long_string = '"' + escaped + '"';
+  for (const std::string& text : {long_string, "[" + long_string + "]", "{" + long_string + ":" + long_string + "}",
+                                  "[\"short\", " + long_string + ", {\"k\": " + long_string + "}]"}) {
+    for (const std::size_t padding : {std::size_t{0}, std::size_t{64}}) {
+      ASSERT_TRUE(reference(text)) << text.substr(0, 40);
+      EXPECT_EQ(job(text, padding), reference(text)) << text.substr(0, 40);
+      std::string broken = text;
+      broken.replace(broken.rfind(R"(\n)"), 2, R"(\q)");  // the last escape, an invalid one
+      EXPECT_FALSE(reference(broken));
+      EXPECT_FALSE(job(broken, padding)) << broken.substr(0, 40);
+    }
+  }
+}
+
 TEST(JsonStatsJob, RejectsTrailingContentAfterAContainer) {
   EXPECT_FALSE(job("[1] [2]", 64));
   EXPECT_FALSE(job("{} x", 0));

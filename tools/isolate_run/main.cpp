@@ -76,20 +76,20 @@ std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) 
 }
 
 /// Cancels `token` when SIGINT or SIGTERM arrives. The signals are blocked in every thread
-/// (the runner's threads start after this), and this thread takes them with sigtimedwait.
+/// (the runner's threads start after this), and this thread takes them with sigwait; the
+/// destructor wakes it with SIGUSR1 (blocked too), so the tool never waits for a polling tick.
 class InterruptWatcher {
  public:
   explicit InterruptWatcher(isolate::CancellationToken token) : token_(std::move(token)) {
     sigemptyset(&signals_);
     sigaddset(&signals_, SIGINT);
     sigaddset(&signals_, SIGTERM);
+    sigaddset(&signals_, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
     thread_ = std::thread([this] {
-      const timespec tick{0, 50'000'000};
-      while (!stop_.load()) {
-        const int sig = sigtimedwait(&signals_, nullptr, &tick);
+      int sig = 0;
+      while (sigwait(&signals_, &sig) == 0 && sig != SIGUSR1) {
         if (sig == SIGINT || sig == SIGTERM) {
-          interrupted_.store(sig);
           token_.cancel(sig == SIGINT ? "interrupted (Ctrl-C)" : "terminated (SIGTERM)");
           return;
         }
@@ -97,7 +97,9 @@ class InterruptWatcher {
     });
   }
   ~InterruptWatcher() {
-    stop_.store(true);
+    // The thread may have returned already (a signal came): a pending SIGUSR1 then stays
+    // blocked and unseen until exit.
+    ::pthread_kill(thread_.native_handle(), SIGUSR1);
     thread_.join();
   }
   InterruptWatcher(const InterruptWatcher&) = delete;
@@ -106,8 +108,6 @@ class InterruptWatcher {
  private:
   isolate::CancellationToken token_;
   sigset_t signals_{};
-  std::atomic<bool> stop_{false};
-  std::atomic<int> interrupted_{0};
   std::thread thread_;
 };
 

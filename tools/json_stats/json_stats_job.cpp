@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -87,8 +88,8 @@ struct Open {
 /// kMaxDepth takes constant C++ stack.
 class Walk {
  public:
-  Walk(od::document& document, const char* begin, Tally& tally, Counts& counts) noexcept
-      : document_(document), begin_(begin), tally_(tally), counts_(counts) {}
+  Walk(od::parser& parser, od::document& document, std::string_view text, Tally& tally, Counts& counts) noexcept
+      : parser_(parser), document_(document), text_(text), tally_(tally), counts_(counts) {}
 
   void run() {
     count(document_, 1);
@@ -107,12 +108,12 @@ class Walk {
 
  private:
   /// The next child of `top` (a member's key read and checked), or false once it has none left.
-  static bool next_child(Open& top, od::value& child) {
+  bool next_child(Open& top, od::value& child) {
     if (top.is_object) {
       if (std::exchange(top.started, true)) ++top.member;
       if (!(top.member != top.member)) return false;  // on-demand: != asks "still open?"
       od::field member = take(*top.member);
-      take(member.unescaped_key());
+      unescape(member.key());
       child = member.value();
       return true;
     }
@@ -142,7 +143,7 @@ class Walk {
         return;
       }
       case od::json_type::string:
-        take(value.get_string());
+        unescape(take(value.get_raw_json_string()));
         return tally(counts_.strings, depth);
       case od::json_type::number:
         take(value.get_number());
@@ -163,19 +164,39 @@ class Walk {
     }
   }
 
+  /// Checks the escapes of `raw`, a string the walk has just passed, by unescaping it into a
+  /// scratch buffer used again for the next one. (get_string() would write every string and key
+  /// one after another into the parser's buffer: up to 5/3 of the document in fresh memory,
+  /// which the first touch makes slow on a VM that returns freed memory to its host.)
+  void unescape(od::raw_json_string raw) {
+    // The string ends before the token the walk is now at (or the document's end).
+    const char* next = nullptr;
+    if (document_.current_location().get(next) != simdjson::SUCCESS) next = text_.data() + text_.size();
+    const auto most = static_cast<std::size_t>(next - raw.raw()) + simdjson::SIMDJSON_PADDING;
+    if (most > scratch_size_) {
+      scratch_ = std::make_unique_for_overwrite<std::uint8_t[]>(most);
+      scratch_size_ = most;
+    }
+    std::uint8_t* end = scratch_.get();
+    take(parser_.unescape(raw, end));
+  }
+
   void tally(std::uint64_t& kind, std::uint64_t depth) {
     tally_.add(kind, depth, [this] {
       const char* at = nullptr;
-      return document_.current_location().get(at) == simdjson::SUCCESS ? static_cast<std::uint64_t>(at - begin_)
+      return document_.current_location().get(at) == simdjson::SUCCESS ? static_cast<std::uint64_t>(at - text_.data())
                                                                        : std::uint64_t{0};
     });
   }
 
+  od::parser& parser_;
   od::document& document_;
-  const char* begin_;
+  std::string_view text_;
   Tally& tally_;
   Counts& counts_;
   std::vector<Open> stack_;
+  std::unique_ptr<std::uint8_t[]> scratch_;
+  std::size_t scratch_size_ = 0;
 };
 
 // ---- the precise path: nlohmann's SAX parser, for what the fast one rejects ------------------
@@ -276,7 +297,7 @@ Counts count(std::string_view text, std::size_t padding, JobContext& context) {
     // the walk enforces kMaxDepth itself.
     if (const auto error = parser.allocate(text.size()); error != simdjson::SUCCESS) throw Rejected{error};
     od::document document = take(parser.iterate(text.data(), text.size(), text.size() + padding));
-    Walk(document, text.data(), tally, counts).run();
+    Walk(parser, document, text, tally, counts).run();
   } catch (const Rejected& rejected) {
     if (rejected.error == simdjson::MEMALLOC) throw std::bad_alloc();
     return count_precisely(text, context);
