@@ -107,9 +107,9 @@ void report_median(benchmark::State& state, std::vector<double>& seconds) {
 
 const isolate::RunOptions kProcess{.backend = isolate::Backend::process};
 
-pid_t spawn_self(const char* mode) {
+pid_t spawn_self(const char* mode, const char* argument = nullptr) {
   char exe[] = "/proc/self/exe";
-  char* argv[] = {exe, const_cast<char*>(mode), nullptr};
+  char* argv[] = {exe, const_cast<char*>(mode), const_cast<char*>(argument), nullptr};
   pid_t pid = 0;
   if (::posix_spawn(&pid, exe, nullptr, nullptr, argv, environ) != 0) std::abort();
   return pid;
@@ -293,10 +293,12 @@ BENCHMARK(BM_PoolThroughput)->Arg(20000)->Unit(benchmark::kMillisecond)->MinTime
 
 // ---- cancel -----------------------------------------------------------------------------------
 
-/// SIGKILL -> reaped of a spinning child of this executable (running for 2 ms).
+/// SIGKILL -> reaped of a spinning child of this executable, killed (as the jobs below) once it
+/// says it spins: never while its loader still maps libraries.
 double raw_kill_to_reaped() {
-  const pid_t pid = spawn_self("--bench-spin");
-  std::this_thread::sleep_for(2ms);  // let it run
+  const auto flag = flag_path();
+  const pid_t pid = spawn_self("--bench-spin", flag.c_str());
+  wait_for_flag(flag);
   const auto t0 = Clock::now();
   ::kill(pid, SIGKILL);
   int status = 0;
@@ -427,7 +429,8 @@ BENCHMARK(BM_JsonParse)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterati
 int main(int argc, char** argv) {
   if (auto code = isolate::run_worker_if_requested(argc, argv)) return *code;
   if (argc > 1 && std::strcmp(argv[1], "--bench-exit") == 0) return 0;
-  if (argc > 1 && std::strcmp(argv[1], "--bench-spin") == 0) {
+  if (argc > 2 && std::strcmp(argv[1], "--bench-spin") == 0) {
+    std::ofstream(argv[2]) << "running";
     std::atomic<std::uint64_t> n{0};
     for (;;) n.fetch_add(1, std::memory_order_relaxed);
   }
