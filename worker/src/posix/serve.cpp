@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 
+#include "heap_prefault.hpp"
 #include "input_file.hpp"
 #include "job_limits.hpp"
 #include "posix/futex.hpp"
@@ -92,7 +93,7 @@ constexpr auto kTrimWhenIdleFor = std::chrono::seconds(30);
 /// each request's sequence number in the slot's control block; the worker answers, stores the
 /// number in response_seq, and rings the pool's doorbell. A worker whose CPU limit leaves no room
 /// for a next job says so with its answer; the pool then replaces it.
-int serve_pool(Channel& channel, PoolSlot& slot, JobLimits& limits) {
+int serve_pool(Channel& channel, PoolSlot& slot, JobLimits& limits, HeapPrefaulter& prefaulter) {
   // Once idle for kTrimWhenIdleFor, the worker returns its kept heap (malloc_trim): a worker
   // that once parsed a huge document does not hold its pages for ever.
   const auto spin = spin_duration();
@@ -106,7 +107,9 @@ int serve_pool(Channel& channel, PoolSlot& slot, JobLimits& limits) {
     }
     seen = next;
     limits.begin_job();
+    prefaulter.begin_job();
     serve(channel, limits, slot.progress());  // may grow (and so remap) the channel for a large response
+    prefaulter.end_job();
     limits.end_job();
     end_job_processes();  // before the answer: once a future is ready, no process of its job remains
     slot.answer(seen, !limits.has_room_for_next_job());
@@ -168,8 +171,13 @@ std::optional<int> serve_if_worker(const char* argument) {
         return kWorkerExitSandboxRefused;
       }
     }
-    if (slot) return serve_pool(channel, *slot, limits);
+    // Started inside the sandbox, so that its thread is under it too; not with a CPU limit (its
+    // faults would count against the job's budget).
+    HeapPrefaulter prefaulter;
+    if (request->limits.cpu_ms == 0) (void)prefaulter.start();
+    if (slot) return serve_pool(channel, *slot, limits, prefaulter);
     limits.begin_job();
+    prefaulter.begin_job();
     serve(channel, limits, channel.progress());
     if (request->sandbox.enabled) end_sandboxed_worker();
     return 0;

@@ -1,0 +1,99 @@
+// Integration tests of the worker's heap prefaulter (worker/src/posix/heap_prefault.hpp): while a
+// job runs, what the heap grows by (the program break moved up) is faulted in by a thread of the
+// worker's own, not by the job's first touches — on one-shot runs (sandboxed too) and on pool
+// workers, a job after an idle spell included; a worker with a CPU limit runs no such thread.
+// Real worker processes; the jobs move the break themselves (sbrk), so that the tests hold under
+// any allocator (a sanitizer's does not use the break).
+#include <isolate/isolate.hpp>
+
+#include <gtest/gtest.h>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+namespace isolate::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::intptr_t kMiB = std::intptr_t{1} << 20;
+
+/// Pages of [start, start + bytes) that are resident.
+std::size_t resident_pages(void* start, std::size_t bytes) {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> state((bytes + page - 1) / page);
+  if (::mincore(start, bytes, state.data()) != 0) return 0;
+  std::size_t resident = 0;
+  for (const unsigned char s : state) resident += s & 1u;
+  return resident;
+}
+
+/// Moves the program break up by `mib` MiB without touching the new memory, waits (up to 20 s)
+/// until at least 3/4 of it is resident, and returns how many MiB of it are: what the worker
+/// faulted in while the job only waited. Gives the memory back if nothing else moved the break.
+Job<int, std::int64_t> grow_break_and_wait("test.prefault.grow-break", [](const int& mib) {
+  const std::intptr_t bytes = mib * kMiB;
+  void* base = ::sbrk(bytes);
+  if (base == reinterpret_cast<void*>(-1)) throw std::runtime_error("sbrk failed");
+  const auto page_bytes = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const auto wanted = static_cast<std::size_t>(bytes) / page_bytes * 3 / 4;
+  std::size_t resident = 0;
+  for (const auto deadline = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < deadline;) {
+    resident = resident_pages(base, static_cast<std::size_t>(bytes));
+    if (resident >= wanted) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  if (::sbrk(0) == static_cast<char*>(base) + bytes) (void)::sbrk(-bytes);
+  return static_cast<std::int64_t>(resident * page_bytes / static_cast<std::size_t>(kMiB));
+});
+
+/// The threads of the worker process.
+Job<int, int> thread_count("test.prefault.threads", [](const int&) {
+  int n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+});
+
+class HeapPrefault : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!detail::process_backend_available()) GTEST_SKIP() << "built without the process backend";
+  }
+};
+
+TEST_F(HeapPrefault, AOneShotJobsNewHeapIsFaultedInWhileTheJobOnlyWaits) {
+  const auto resident = CancellableIsolate::run(grow_break_and_wait, 128, {}, {.backend = Backend::process}).get();
+  EXPECT_GE(resident, 96) << "MiB of the 128 MiB the job's heap grew by";
+}
+
+TEST_F(HeapPrefault, ASandboxedOneShotJobsNewHeapIsFaultedInToo) {
+  if (!Sandbox::available()) GTEST_SKIP() << "this kernel cannot enforce the sandbox";
+  const auto resident =
+      CancellableIsolate::run(grow_break_and_wait, 128, {}, {.backend = Backend::process, .sandbox = {.enabled = true}})
+          .get();
+  EXPECT_GE(resident, 96) << "MiB of the 128 MiB the job's heap grew by";
+}
+
+TEST_F(HeapPrefault, APoolWorkersNewHeapIsFaultedInForEachJobAlsoAfterAnIdleSpell) {
+  IsolatePool pool(PoolOptions{.workers = 1, .backend = Backend::process});
+  EXPECT_GE(pool.run(grow_break_and_wait, 64).get(), 48);
+  std::this_thread::sleep_for(500ms);  // the prefaulter sleeps once no job has run for 100 ms
+  EXPECT_GE(pool.run(grow_break_and_wait, 64).get(), 48);
+}
+
+TEST_F(HeapPrefault, AWorkerWithACpuLimitRunsNoPrefaultThread) {
+  const RunOptions unlimited{.backend = Backend::process};
+  const RunOptions cpu_limited{.backend = Backend::process, .limits = {.cpu_time = 60s}};
+  const int without_limit = CancellableIsolate::run(thread_count, 0, {}, unlimited).get();
+  const int with_limit = CancellableIsolate::run(thread_count, 0, {}, cpu_limited).get();
+  EXPECT_EQ(without_limit, with_limit + 1);
+}
+
+}  // namespace
+}  // namespace isolate::test

@@ -1,0 +1,114 @@
+// heap_prefault.cpp — HeapPrefaulter (see heap_prefault.hpp).
+#include "heap_prefault.hpp"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <ctime>
+
+#include "posix/futex.hpp"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; Debian 12's headers may predate it
+#endif
+
+namespace isolate::detail {
+namespace {
+
+constexpr long kPollNanoseconds = 2'000'000;
+constexpr int kIdlePollsBeforeSleeping = 50;     // 100 ms
+constexpr std::uintptr_t kChunk = 2u << 20;      // one huge page: end_job waits for at most one
+constexpr std::size_t kStackBytes = 128u << 10;  // the loop needs little; sanitizers a bit more
+
+std::uintptr_t page_size() noexcept { return static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE)); }
+
+/// The program break: the end of malloc's main heap (the kernel's value, read without a race).
+std::uintptr_t program_break() noexcept {
+  const auto page = page_size();
+  return (static_cast<std::uintptr_t>(::syscall(SYS_brk, 0)) + page - 1) & ~(page - 1);
+}
+
+void pause_one_poll() noexcept {
+  const timespec poll{0, kPollNanoseconds};
+  ::nanosleep(&poll, nullptr);
+}
+
+}  // namespace
+
+HeapPrefaulter::~HeapPrefaulter() {
+  if (!started_) return;
+  stop_.store(true);
+  wake();
+  ::pthread_join(thread_, nullptr);
+}
+
+bool HeapPrefaulter::start() noexcept {
+  if (started_) return true;
+  pthread_attr_t attributes;
+  if (::pthread_attr_init(&attributes) != 0) return false;
+  (void)::pthread_attr_setstacksize(&attributes, std::max(kStackBytes, static_cast<std::size_t>(PTHREAD_STACK_MIN)));
+  // Every signal blocked in the new thread (it inherits this mask): a signal meant for the job
+  // (SIGXCPU, SIGALRM, a handler the job installed) must reach the job's thread.
+  sigset_t all;
+  sigset_t old;
+  ::sigfillset(&all);
+  heap_start_ = program_break();  // here, not on the thread: a job may move the break before it runs
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  started_ = ::pthread_create(&thread_, &attributes, &HeapPrefaulter::run, this) == 0;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::pthread_attr_destroy(&attributes);
+  return started_;
+}
+
+void HeapPrefaulter::begin_job() noexcept {
+  active_.store(1);
+  if (sleeping_.load() != 0) futex_wake_all(active_);
+}
+
+void HeapPrefaulter::end_job() noexcept { active_.store(0); }
+
+void HeapPrefaulter::wake() noexcept {
+  active_.store(1);
+  futex_wake_all(active_);
+}
+
+void* HeapPrefaulter::run(void* self) noexcept {
+  static_cast<HeapPrefaulter*>(self)->loop();
+  return nullptr;
+}
+
+void HeapPrefaulter::loop() noexcept {
+  std::uintptr_t populated = heap_start_;  // what lies below was the worker's before any job
+  int idle_polls = 0;
+  while (!stop_.load()) {
+    if (active_.load() == 0) {
+      if (++idle_polls < kIdlePollsBeforeSleeping) {
+        pause_one_poll();
+        continue;
+      }
+      // begin_job stores active_ and then reads sleeping_; this stores sleeping_ and then (in
+      // the kernel, atomically with going to sleep) reads active_: one of them sees the other.
+      sleeping_.store(1);
+      futex_wait(active_, 0);
+      sleeping_.store(0);
+      continue;
+    }
+    idle_polls = 0;
+    const std::uintptr_t top = program_break();
+    populated = std::min(populated, top);  // the heap was trimmed (an idle pool worker's)
+    while (populated < top && active_.load() != 0 && !stop_.load()) {
+      const std::uintptr_t end = std::min(top, (populated & ~(kChunk - 1)) + kChunk);
+      auto* start = reinterpret_cast<void*>(populated);  // NOLINT(performance-no-int-to-ptr): a heap address
+      if (::madvise(start, end - populated, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) return;  // Linux < 5.14
+      populated = end;  // ENOMEM (trimmed meanwhile) or EFAULT/EINTR: nothing to redo
+    }
+    pause_one_poll();
+  }
+}
+
+}  // namespace isolate::detail
