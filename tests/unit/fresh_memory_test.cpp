@@ -1,6 +1,6 @@
 // Tests of isolate::detail::prepare_fresh_memory: it faults in the whole pages of a large range
-// (checked with mincore), leaves the contents and the pages around the range alone, and is a
-// harmless no-op for small, empty or null ranges.
+// (checked with mincore; both halves of one large enough for two threads), leaves the contents
+// and the pages around the range alone, and is a harmless no-op for small, empty or null ranges.
 #include <isolate/detail/fresh_memory.hpp>
 
 #include <gtest/gtest.h>
@@ -45,19 +45,30 @@ bool kernel_can_populate() {
   return ::madvise(probe.data, kPage, 23 /* MADV_POPULATE_WRITE */) == 0;
 }
 
-TEST(PrepareFreshMemory, FaultsInEveryWholePageOfALargeRangeAndNothingAround) {
-  if (!kernel_can_populate()) GTEST_SKIP() << "kernel without MADV_POPULATE_WRITE (Linux < 5.14)";
-  const std::size_t pages = kFreshMemoryThreshold / kPage + 16;
+/// Prepares a range of `pages` pages less 8, from the middle of page 4 to the middle of page
+/// pages-4, of an untouched mapping: whole pages 5 .. pages-5 must be resident, no other.
+void expect_whole_pages_inside_faulted_in(std::size_t pages) {
   FreshMapping mapping(pages * kPage);
-  // From the middle of page 4 to the middle of page (pages - 4): whole pages 5 .. pages-5.
   std::byte* first = mapping.data + 4 * kPage + kPage / 2;
   const std::size_t n = (pages - 8) * kPage;
   prepare_fresh_memory(first, n);
   const auto resident = mapping.resident();
   for (std::size_t i = 0; i < pages; ++i) {
     const bool inside = i >= 5 && i < pages - 4;
-    EXPECT_EQ(resident[i], inside) << "page " << i;
+    ASSERT_EQ(resident[i], inside) << "page " << i << " of " << pages;
   }
+}
+
+TEST(PrepareFreshMemory, FaultsInEveryWholePageOfALargeRangeAndNothingAround) {
+  if (!kernel_can_populate()) GTEST_SKIP() << "kernel without MADV_POPULATE_WRITE (Linux < 5.14)";
+  expect_whole_pages_inside_faulted_in(kFreshMemoryThreshold / kPage + 16);
+}
+
+TEST(PrepareFreshMemory, FaultsInBothHalvesOfARangeLargeEnoughForTwoThreads) {
+  if (!kernel_can_populate()) GTEST_SKIP() << "kernel without MADV_POPULATE_WRITE (Linux < 5.14)";
+  // From 32 MiB up a second thread takes the upper half: an odd page count puts the split
+  // inside neither end's partial page.
+  expect_whole_pages_inside_faulted_in((std::size_t{40} << 20) / kPage + 13);
 }
 
 TEST(PrepareFreshMemory, KeepsTheContents) {
