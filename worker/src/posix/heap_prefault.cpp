@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -21,7 +22,12 @@ namespace isolate::detail {
 namespace {
 
 constexpr long kPollNanoseconds = 2'000'000;
-constexpr int kIdlePollsBeforeSleeping = 50;     // 100 ms
+constexpr int kIdlePollsBeforeSleeping = 50;  // 100 ms
+/// How far past the job's newest page of heap it faults in: what a job that stops growing its
+/// heap leaves faulted in for nothing (and, without a CPU limit, the CPU spent on it).
+constexpr std::uintptr_t kLead = 32u << 20;
+/// How far above its own frontier it looks for pages the job has touched (mincore).
+constexpr std::uintptr_t kScan = 64u << 20;
 constexpr std::uintptr_t kChunk = 2u << 20;      // one huge page: end_job waits for at most one
 constexpr std::size_t kStackBytes = 128u << 10;  // the loop needs little; sanitizers a bit more
 
@@ -33,9 +39,26 @@ std::uintptr_t program_break() noexcept {
   return (static_cast<std::uintptr_t>(::syscall(SYS_brk, 0)) + page - 1) & ~(page - 1);
 }
 
-void pause_one_poll() noexcept {
-  const timespec poll{0, kPollNanoseconds};
+void pause(long nanoseconds) noexcept {
+  const timespec poll{0, nanoseconds};
   ::nanosleep(&poll, nullptr);
+}
+
+/// The end of the highest page the job has touched in the kScan bytes above `from` (and below
+/// `top`): where the job's heap use has got to, past what this thread faulted in. `from` if it
+/// touched none there: the job works below (in what is faulted in already), or far from the
+/// top of the heap (in a block it reserved and does not fill from the start).
+std::uintptr_t job_frontier(std::uintptr_t from, std::uintptr_t top) noexcept {
+  const auto page = page_size();
+  std::array<unsigned char, kScan / 4096> resident{};  // on the thread's stack: 16 KiB
+  const std::uintptr_t length = std::min({top - from, kScan, resident.size() * page});
+  if (length == 0) return from;
+  auto* start = reinterpret_cast<void*>(from);  // NOLINT(performance-no-int-to-ptr): a heap address
+  if (::mincore(start, length, resident.data()) != 0) return from;
+  for (std::size_t i = (length + page - 1) / page; i > 0; --i) {
+    if ((resident[i - 1] & 1u) != 0) return from + i * page;
+  }
+  return from;
 }
 
 }  // namespace
@@ -66,6 +89,7 @@ bool HeapPrefaulter::start() noexcept {
 }
 
 void HeapPrefaulter::begin_job() noexcept {
+  job_break_.store(program_break());
   active_.store(1);
   if (sleeping_.load() != 0) futex_wake_all(active_);
 }
@@ -88,7 +112,7 @@ void HeapPrefaulter::loop() noexcept {
   while (!stop_.load()) {
     if (active_.load() == 0) {
       if (++idle_polls < kIdlePollsBeforeSleeping) {
-        pause_one_poll();
+        pause(kPollNanoseconds);
         continue;
       }
       // begin_job stores active_ and then reads sleeping_; this stores sleeping_ and then (in
@@ -99,15 +123,22 @@ void HeapPrefaulter::loop() noexcept {
       continue;
     }
     idle_polls = 0;
+    // A heap that shrank (trimmed while the pool worker idled, or by the last job) and grew
+    // again is new memory below what this thread faulted in before: start from the lower end.
+    if (const std::uintptr_t at_job_start = job_break_.exchange(0); at_job_start != 0) {
+      populated = std::min(populated, at_job_start);
+    }
     const std::uintptr_t top = program_break();
-    populated = std::min(populated, top);  // the heap was trimmed (an idle pool worker's)
-    while (populated < top && active_.load() != 0 && !stop_.load()) {
-      const std::uintptr_t end = std::min(top, (populated & ~(kChunk - 1)) + kChunk);
+    populated = std::min(populated, top);
+    const std::uintptr_t frontier = job_frontier(populated, top);
+    const std::uintptr_t target = frontier > populated ? std::min(top, frontier + kLead) : populated;
+    while (populated < target && active_.load() != 0 && !stop_.load()) {
+      const std::uintptr_t end = std::min(target, (populated & ~(kChunk - 1)) + kChunk);
       auto* start = reinterpret_cast<void*>(populated);  // NOLINT(performance-no-int-to-ptr): a heap address
       if (::madvise(start, end - populated, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) return;  // Linux < 5.14
       populated = end;  // ENOMEM (trimmed meanwhile) or EFAULT/EINTR: nothing to redo
     }
-    pause_one_poll();
+    pause(kPollNanoseconds);
   }
 }
 
