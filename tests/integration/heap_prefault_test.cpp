@@ -23,7 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::intptr_t kMiB = std::intptr_t{1} << 20;
+constexpr std::intptr_t kBytesPerMiB = std::intptr_t{1} << 20;
 
 /// Pages of [start, start + bytes) that are resident.
 std::size_t resident_pages(void* start, std::size_t bytes) {
@@ -40,7 +40,7 @@ std::size_t resident_pages(void* start, std::size_t bytes) {
 /// and returns how many MiB of it are: what the worker faulted in ahead of the job. Gives the
 /// memory back if nothing else moved the break.
 Job<int, std::int64_t> grow_break_and_wait("test.prefault.grow-break", [](const int& mib) {
-  const std::intptr_t bytes = mib * kMiB;
+  const std::intptr_t bytes = mib * kBytesPerMiB;
   void* base = ::sbrk(bytes);
   if (base == reinterpret_cast<void*>(-1)) throw std::runtime_error("sbrk failed");
   const auto page_bytes = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
@@ -61,11 +61,11 @@ Job<int, std::int64_t> grow_break_and_wait("test.prefault.grow-break", [](const 
     }
   }
   if (::sbrk(0) == static_cast<char*>(base) + bytes) (void)::sbrk(-bytes);
-  return static_cast<std::int64_t>(resident * page_bytes / static_cast<std::size_t>(kMiB));
+  return static_cast<std::int64_t>(resident * page_bytes / static_cast<std::size_t>(kBytesPerMiB));
 });
 
 /// The threads of the worker process.
-Job<int, int> thread_count("test.prefault.threads", [](const int&) {
+Job<int, int> prefault_thread_count("test.prefault.threads", [](const int&) {
   int n = 0;
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) ++n;
   return n;
@@ -107,8 +107,8 @@ TEST_F(HeapPrefault, APoolWorkersNewHeapIsFaultedInAheadOfEachJobAlsoAfterAnIdle
 TEST_F(HeapPrefault, AWorkerWithACpuLimitRunsNoPrefaultThread) {
   const RunOptions unlimited{.backend = Backend::process};
   const RunOptions cpu_limited{.backend = Backend::process, .limits = {.cpu_time = 60s}};
-  const int without_limit = CancellableIsolate::run(thread_count, 0, {}, unlimited).get();
-  const int with_limit = CancellableIsolate::run(thread_count, 0, {}, cpu_limited).get();
+  const int without_limit = CancellableIsolate::run(prefault_thread_count, 0, {}, unlimited).get();
+  const int with_limit = CancellableIsolate::run(prefault_thread_count, 0, {}, cpu_limited).get();
   EXPECT_EQ(without_limit, with_limit + 1);
 }
 

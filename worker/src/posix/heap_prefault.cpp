@@ -31,11 +31,11 @@ constexpr std::uintptr_t kScan = 64u << 20;
 constexpr std::uintptr_t kChunk = 2u << 20;      // one huge page: end_job waits for at most one
 constexpr std::size_t kStackBytes = 128u << 10;  // the loop needs little; sanitizers a bit more
 
-std::uintptr_t page_size() noexcept { return static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE)); }
+std::uintptr_t heap_page_size() noexcept { return static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE)); }
 
 /// The program break: the end of malloc's main heap (the kernel's value, read without a race).
 std::uintptr_t program_break() noexcept {
-  const auto page = page_size();
+  const auto page = heap_page_size();
   return (static_cast<std::uintptr_t>(::syscall(SYS_brk, 0)) + page - 1) & ~(page - 1);
 }
 
@@ -49,7 +49,7 @@ void pause(long nanoseconds) noexcept {
 /// touched none there: the job works below (in what is faulted in already), or far from the
 /// top of the heap (in a block it reserved and does not fill from the start).
 std::uintptr_t job_frontier(std::uintptr_t from, std::uintptr_t top) noexcept {
-  const auto page = page_size();
+  const auto page = heap_page_size();
   std::array<unsigned char, kScan / 4096> resident{};  // on the thread's stack: 16 KiB
   const std::uintptr_t length = std::min({top - from, kScan, resident.size() * page});
   if (length == 0) return from;
