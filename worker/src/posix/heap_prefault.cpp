@@ -71,6 +71,13 @@ HeapPrefaulter::~HeapPrefaulter() {
 }
 
 bool HeapPrefaulter::start() noexcept {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // A sanitizer's allocator does not use the program break: there is nothing to fault in. (And
+  // one fresh-clone CI run under ASan saw a job's forked child never start while the thread
+  // existed: not reproduced, cause not found; a job's fork() under a sanitizer's runtime is
+  // safer in a process of one thread.)
+  return false;
+#else
   if (started_) return true;
   pthread_attr_t attributes;
   if (::pthread_attr_init(&attributes) != 0) return false;
@@ -86,6 +93,7 @@ bool HeapPrefaulter::start() noexcept {
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   ::pthread_attr_destroy(&attributes);
   return started_;
+#endif
 }
 
 void HeapPrefaulter::begin_job() noexcept {
