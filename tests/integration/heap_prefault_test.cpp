@@ -35,8 +35,13 @@ std::size_t resident_pages(void* start, std::size_t bytes) {
   return resident;
 }
 
+/// The least of its new heap a job should find faulted in ahead of it (the worker's lead is
+/// 32 MiB, in 2 MiB steps).
+constexpr std::size_t kEnoughAhead = std::size_t{24} << 20;
+
 /// Moves the program break up by `mib` MiB, touches the first page of the new memory and
-/// nothing else, waits until what is resident of it has not changed for a second (at most 20 s),
+/// nothing else, waits until at least kEnoughAhead of it is resident and that has not changed
+/// for a second (at most 20 s),
 /// and returns how many MiB of it are: what the worker faulted in ahead of the job. Gives the
 /// memory back if nothing else moved the break.
 Job<int, std::int64_t> grow_break_and_wait("test.prefault.grow-break", [](const int& mib) {
@@ -56,8 +61,8 @@ Job<int, std::int64_t> grow_break_and_wait("test.prefault.grow-break", [](const 
     if (now != resident) {
       resident = now;
       changed = std::chrono::steady_clock::now();
-    } else if (std::chrono::steady_clock::now() - changed > 1s) {
-      break;
+    } else if (resident * page_bytes >= kEnoughAhead && std::chrono::steady_clock::now() - changed > 1s) {
+      break;  // a thread starved for a second before this much counts as not done, not as done
     }
   }
   if (::sbrk(0) == static_cast<char*>(base) + bytes) (void)::sbrk(-bytes);
