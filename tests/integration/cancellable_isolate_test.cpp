@@ -191,7 +191,13 @@ TEST_F(ProcessIsolate, CancelKillsTheRunningWorkerAndReapsItBeforeTheFutureIsRea
 // process tree: the cancel kills it with no /proc reads on its path. Seen from here as pidfds of the
 // worker and its namespace's init that this process holds while the job runs, and the eventfd gone.
 TEST_F(ProcessIsolate, ARunningWorkersTreeIsFoundBeforeAnyCancelAndItsFdsAreClosedAfter) {
+  const auto at_start = open_fds(::getpid());
   (void)CancellableIsolate::run(echo, std::string("warm"), {}, process_backend()).get();  // the services exist
+  // The warm run's pidfds are closed a moment after its future is ready (with the run's last
+  // reference, on the executor thread). A snapshot taken before then would hide this run's
+  // pidfds: they take the freed numbers and read the same ("anon_inode:[pidfd]").
+  ASSERT_TRUE(eventually([&] { return pidfd_pids_opened_since(at_start).empty(); }, 10s))
+      << "the warm run's pidfds outlived it";
   const auto before = open_fds(::getpid());
   TempDir dir;
   CancellationToken token;
