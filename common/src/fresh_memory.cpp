@@ -1,20 +1,15 @@
 // fresh_memory.cpp — MADV_HUGEPAGE + MADV_POPULATE_WRITE on a buffer about to be filled.
 #include <isolate/detail/fresh_memory.hpp>
 
-#include <pthread.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <thread>
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23  // Linux 5.14; Debian 12's headers may predate it
-#endif
+#include "memory_pages.hpp"
+#include "quiet_thread.hpp"
 
 namespace isolate::detail {
 namespace {
@@ -29,7 +24,7 @@ struct Range {
   std::size_t length;
 };
 
-void populate(const Range& range) noexcept { (void)::madvise(range.start, range.length, MADV_POPULATE_WRITE); }
+void populate(const Range& range) noexcept { (void)populate_for_write(range.start, range.length); }
 
 void* populate_on_this_thread(void* range) noexcept {
   populate(*static_cast<const Range*>(range));
@@ -37,27 +32,14 @@ void* populate_on_this_thread(void* range) noexcept {
 }
 
 /// Populates `range` (whole pages), on two threads when it is large and the machine has a second
-/// CPU; on one if a thread cannot be started. The second thread has a small stack (glibc keeps a
-/// finished thread's stack for the next, and in a worker RLIMIT_DATA counts it) and blocks every
-/// signal (a handler of the program's must not run on that stack).
+/// CPU; on one if a thread cannot be started.
 void populate_range(const Range& range) noexcept {
   static const bool two_cpus = std::thread::hardware_concurrency() > 1;
   if (range.length < kTwoThreadsFrom || !two_cpus) return populate(range);
   const std::size_t lower = (range.length / 2) & ~((std::size_t{2} << 20) - 1);  // at a huge page boundary
   Range upper{range.start + lower, range.length - lower};
-  pthread_attr_t attributes;
-  if (::pthread_attr_init(&attributes) != 0) return populate(range);
-  (void)::pthread_attr_setstacksize(&attributes,
-                                    std::max(std::size_t{64} << 10, static_cast<std::size_t>(PTHREAD_STACK_MIN)));
-  sigset_t all;
-  sigset_t old;
-  ::sigfillset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, &old);
   pthread_t thread{};
-  const bool started = ::pthread_create(&thread, &attributes, populate_on_this_thread, &upper) == 0;
-  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  ::pthread_attr_destroy(&attributes);
-  if (!started) return populate(range);
+  if (!start_quiet_thread(thread, populate_on_this_thread, &upper, std::size_t{64} << 10)) return populate(range);
   populate({range.start, lower});
   ::pthread_join(thread, nullptr);
 }
@@ -66,7 +48,7 @@ void populate_range(const Range& range) noexcept {
 
 void prepare_fresh_memory(void* p, std::size_t n) noexcept {
   if (p == nullptr || n < kFreshMemoryThreshold) return;
-  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto page = static_cast<std::uintptr_t>(page_size());
   const auto first = (reinterpret_cast<std::uintptr_t>(p) + page - 1) & ~(page - 1);
   const auto last = (reinterpret_cast<std::uintptr_t>(p) + n) & ~(page - 1);
   if (last <= first) return;

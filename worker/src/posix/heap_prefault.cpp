@@ -8,15 +8,11 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <chrono>
-#include <csignal>
 #include <ctime>
 
+#include "memory_pages.hpp"
 #include "posix/futex.hpp"
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23  // Linux 5.14; Debian 12's headers may predate it
-#endif
+#include "quiet_thread.hpp"
 
 namespace isolate::detail {
 namespace {
@@ -31,11 +27,9 @@ constexpr std::uintptr_t kScan = 64u << 20;
 constexpr std::uintptr_t kChunk = 2u << 20;      // one huge page: end_job waits for at most one
 constexpr std::size_t kStackBytes = 128u << 10;  // the loop needs little; sanitizers a bit more
 
-std::uintptr_t heap_page_size() noexcept { return static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE)); }
-
 /// The program break: the end of malloc's main heap (the kernel's value, read without a race).
 std::uintptr_t program_break() noexcept {
-  const auto page = heap_page_size();
+  const auto page = static_cast<std::uintptr_t>(page_size());
   return (static_cast<std::uintptr_t>(::syscall(SYS_brk, 0)) + page - 1) & ~(page - 1);
 }
 
@@ -49,7 +43,7 @@ void pause(long nanoseconds) noexcept {
 /// touched none there: the job works below (in what is faulted in already), or far from the
 /// top of the heap (in a block it reserved and does not fill from the start).
 std::uintptr_t job_frontier(std::uintptr_t from, std::uintptr_t top) noexcept {
-  const auto page = heap_page_size();
+  const auto page = static_cast<std::uintptr_t>(page_size());
   std::array<unsigned char, kScan / 4096> resident{};  // on the thread's stack: 16 KiB
   const std::uintptr_t length = std::min({top - from, kScan, resident.size() * page});
   if (length == 0) return from;
@@ -79,19 +73,8 @@ bool HeapPrefaulter::start() noexcept {
   return false;
 #else
   if (started_) return true;
-  pthread_attr_t attributes;
-  if (::pthread_attr_init(&attributes) != 0) return false;
-  (void)::pthread_attr_setstacksize(&attributes, std::max(kStackBytes, static_cast<std::size_t>(PTHREAD_STACK_MIN)));
-  // Every signal blocked in the new thread (it inherits this mask): a signal meant for the job
-  // (SIGXCPU, SIGALRM, a handler the job installed) must reach the job's thread.
-  sigset_t all;
-  sigset_t old;
-  ::sigfillset(&all);
   heap_start_ = program_break();  // here, not on the thread: a job may move the break before it runs
-  ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  started_ = ::pthread_create(&thread_, &attributes, &HeapPrefaulter::run, this) == 0;
-  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  ::pthread_attr_destroy(&attributes);
+  started_ = start_quiet_thread(thread_, &HeapPrefaulter::run, this, kStackBytes);
   return started_;
 #endif
 }
@@ -143,7 +126,7 @@ void HeapPrefaulter::loop() noexcept {
     while (populated < target && active_.load() != 0 && !stop_.load()) {
       const std::uintptr_t end = std::min(target, (populated & ~(kChunk - 1)) + kChunk);
       auto* start = reinterpret_cast<void*>(populated);  // NOLINT(performance-no-int-to-ptr): a heap address
-      if (::madvise(start, end - populated, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) return;  // Linux < 5.14
+      if (populate_for_write(start, end - populated) == EINVAL) return;  // Linux < 5.14
       populated = end;  // ENOMEM (trimmed meanwhile) or EFAULT/EINTR: nothing to redo
     }
     pause(kPollNanoseconds);

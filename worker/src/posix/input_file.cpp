@@ -15,12 +15,11 @@
 #include <string>
 #include <utility>
 
+#include "memory_pages.hpp"
 #include "protocol/layout.hpp"
 
 namespace isolate::detail {
 namespace {
-
-std::size_t page_size() noexcept { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
 
 std::size_t round_up(std::size_t n, std::size_t page) noexcept { return (n + page - 1) / page * page; }
 
