@@ -65,6 +65,26 @@ void write_file(const std::filesystem::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
+/// The MiB of file pages this process maps (RssFile of /proc/self/status).
+std::int64_t mapped_file_mib() { return std::stoll("0" + proc_status_field("/proc/self/status", "RssFile")) >> 10; }
+
+/// Touches nothing of its input; waits (at most 20 s) until the worker maps at least as many MiB
+/// of file pages as its input has, and returns how many it maps then.
+Job<std::string_view, std::int64_t> wait_for_mapped_input(
+    "test.file-input.wait-mapped", [](const std::string_view& in) {
+      const auto wanted = static_cast<std::int64_t>(in.size() >> 20);
+      std::int64_t mapped = mapped_file_mib();
+      for (const auto deadline = std::chrono::steady_clock::now() + 20s;
+           mapped < wanted && std::chrono::steady_clock::now() < deadline; mapped = mapped_file_mib()) {
+        std::this_thread::sleep_for(10ms);
+      }
+      return mapped;
+    });
+
+/// Its input's size, read from nothing but the view.
+Job<std::string_view, std::uint64_t> view_size("test.file-input.view-size",
+                                               [](const std::string_view& in) { return std::uint64_t{in.size()}; });
+
 std::string pattern_of(std::size_t n) {
   std::string bytes(n, '\0');
   for (std::size_t i = 0; i < n; ++i) bytes[i] = static_cast<char>('a' + i % 26);
@@ -226,6 +246,38 @@ TEST_F(FileInputProcess, AMappedFileIsFollowedByZeroPaddingEvenWhenItFillsItsLas
         CancellableIsolate::run(view_padding, FileInput{fd.get()}, {}, {.backend = Backend::process}).get();
     EXPECT_GE(padding.size(), 64u) << size;
     EXPECT_EQ(padding, std::string(padding.size(), '\0')) << size;
+  }
+}
+
+// A large file's pages are faulted in by a thread of the worker's, while the job starts: they
+// are mapped without the job touching them, and its bytes and padding are the file's and zeros.
+TEST_F(FileInputProcess, ALargeFilesPagesAreMappedWithoutTheJobTouchingThem) {
+  const std::size_t size = std::size_t{64} << 20;
+  write_file(dir_ / "in", pattern_of(size));
+  OpenFd fd(dir_ / "in");
+  const RunOptions process{.backend = Backend::process};
+  EXPECT_GE(CancellableIsolate::run(wait_for_mapped_input, FileInput{fd.get()}, {}, process).get(), 64)
+      << "MiB of file pages the worker mapped";
+  ASSERT_EQ(::lseek(fd.get(), 0, SEEK_SET), 0);
+  std::uint64_t expected = 0;
+  for (std::size_t i = 0; i < size; ++i) expected += static_cast<std::uint64_t>('a' + i % 26);
+  EXPECT_EQ(CancellableIsolate::run(span_sum, FileInput{fd.get()}, {}, process).get(), expected);
+  ASSERT_EQ(::lseek(fd.get(), 0, SEEK_SET), 0);
+  const auto padding = CancellableIsolate::run(view_padding, FileInput{fd.get()}, {}, process).get();
+  EXPECT_GE(padding.size(), 64u);
+  EXPECT_EQ(padding, std::string(padding.size(), '\0'));
+}
+
+// The thread that faults a large file in is stopped and joined when the job ends, also when
+// the job ends long before that thread would be done (256 MiB, read from disk if it is not in
+// the page cache): the run ends with the job's result.
+TEST_F(FileInputProcess, AJobThatEndsAtOnceOnALargeFileEndsItsRunWithItsResult) {
+  write_file(dir_ / "in", pattern_of(std::size_t{256} << 20));
+  OpenFd fd(dir_ / "in");
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(::lseek(fd.get(), 0, SEEK_SET), 0);
+    EXPECT_EQ(CancellableIsolate::run(view_size, FileInput{fd.get()}, {}, {.backend = Backend::process}).get(),
+              std::uint64_t{256} << 20);
   }
 }
 
