@@ -35,7 +35,12 @@ std::byte* ByteWriter::extend(std::size_t n) {
 
 void ByteWriter::write(const void* bytes, std::size_t n) {
   if (n == 0) return;
-  std::memcpy(extend(n), bytes, n);
+  std::byte* at = extend(n);
+  if (n < kFreshMemoryThreshold) {
+    std::memcpy(at, bytes, n);
+  } else {
+    copy_large(at, bytes, n);  // into the shared segment: its pages may be new to the host too
+  }
 }
 
 void ByteWriter::write_string(std::string_view s) {

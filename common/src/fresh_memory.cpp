@@ -1,4 +1,5 @@
-// fresh_memory.cpp — MADV_HUGEPAGE + MADV_POPULATE_WRITE on a buffer about to be filled.
+// fresh_memory.cpp — MADV_HUGEPAGE + MADV_POPULATE_WRITE on a buffer about to be filled, and
+// the copy of a large buffer, each on two threads when large.
 #include <isolate/detail/fresh_memory.hpp>
 
 #include <sys/mman.h>
@@ -6,6 +7,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <thread>
 
 #include "memory_pages.hpp"
@@ -14,33 +16,44 @@
 namespace isolate::detail {
 namespace {
 
-/// From this size up, a second thread faults in the upper half: a thread's start (~50 us) is
-/// noise beside it, and where fresh memory is slow to come (a VM that takes each page from its
-/// host) the two halves fault in side by side (100 MB input of a one-shot run: see README).
+/// From this size up, a second thread faults in (or copies) the upper half: a thread's start
+/// (~50 us) is noise beside it, and where fresh memory is slow to come (a VM that takes each page
+/// from its host) the two halves fault in side by side (100 MB input of a one-shot run: see
+/// README).
 constexpr std::size_t kTwoThreadsFrom = std::size_t{32} << 20;
 
-struct Range {
-  std::byte* start;
+/// One half of a job split in two: `work(offset, length)` for its part of the range.
+template <class Work>
+struct Half {
+  const Work* work;
+  std::size_t offset;
   std::size_t length;
+  void operator()() const noexcept { (*work)(offset, length); }
 };
 
-void populate(const Range& range) noexcept { (void)populate_for_write(range.start, range.length); }
-
-void* populate_on_this_thread(void* range) noexcept {
-  populate(*static_cast<const Range*>(range));
+template <class Work>
+void* run_half(void* half) noexcept {
+  (*static_cast<const Half<Work>*>(half))();
   return nullptr;
 }
 
-/// Populates `range` (whole pages), on two threads when it is large and the machine has a second
-/// CPU; on one if a thread cannot be started.
-void populate_range(const Range& range) noexcept {
+/// Runs `work(offset, length)` over [0, n) of the memory at `base`: from kTwoThreadsFrom up and
+/// when the machine has a second CPU, as two halves side by side (the upper one on a quiet helper
+/// thread, split at a huge-page boundary of `base`); otherwise, or if the thread cannot be
+/// started, in one call on this thread.
+template <class Work>
+void in_two_halves(const std::byte* base, std::size_t n, const Work& work) noexcept {
   static const bool two_cpus = std::thread::hardware_concurrency() > 1;
-  if (range.length < kTwoThreadsFrom || !two_cpus) return populate(range);
-  const std::size_t lower = (range.length / 2) & ~((std::size_t{2} << 20) - 1);  // at a huge page boundary
-  Range upper{range.start + lower, range.length - lower};
+  constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
+  const auto first = reinterpret_cast<std::uintptr_t>(base);
+  const std::size_t lower = ((first + n / 2) & ~(kHugePage - 1)) - first;
+  if (n < kTwoThreadsFrom || !two_cpus || lower == 0 || lower >= n) return work(0, n);
+  Half<Work> upper{&work, lower, n - lower};
   pthread_t thread{};
-  if (!start_quiet_thread(thread, populate_on_this_thread, &upper, std::size_t{64} << 10)) return populate(range);
-  populate({range.start, lower});
+  if (!start_quiet_thread(thread, run_half<Work>, &upper, std::size_t{64} << 10)) {
+    return work(0, n);
+  }
+  work(0, lower);
   ::pthread_join(thread, nullptr);
 }
 
@@ -60,8 +73,19 @@ void prepare_fresh_memory(void* p, std::size_t n) noexcept {
 #ifdef MADV_HUGEPAGE
   (void)::madvise(start, length, MADV_HUGEPAGE);
 #endif
-  populate_range({static_cast<std::byte*>(start), length});
+  auto* first_page = static_cast<std::byte*>(start);
+  in_two_halves(first_page, length, [first_page](std::size_t offset, std::size_t part) {
+    (void)populate_for_write(first_page + offset, part);
+  });
   errno = saved_errno;
+}
+
+void copy_large(void* to, const void* from, std::size_t n) noexcept {
+  auto* target = static_cast<std::byte*>(to);
+  const auto* source = static_cast<const std::byte*>(from);
+  in_two_halves(target, n, [target, source](std::size_t offset, std::size_t part) {
+    std::memcpy(target + offset, source + offset, part);
+  });
 }
 
 }  // namespace isolate::detail

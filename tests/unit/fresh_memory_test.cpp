@@ -1,11 +1,14 @@
 // Tests of isolate::detail::prepare_fresh_memory: it faults in the whole pages of a large range
 // (checked with mincore; both halves of one large enough for two threads), leaves the contents
 // and the pages around the range alone, and is a harmless no-op for small, empty or null ranges.
+// And of copy_large: every byte of small and large (two-thread) copies at odd alignments, into
+// private and fresh shared memory, and nothing outside the target.
 #include <isolate/detail/fresh_memory.hpp>
 
 #include <gtest/gtest.h>
 
 #include <sys/mman.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -15,6 +18,7 @@
 
 namespace {
 
+using isolate::detail::copy_large;
 using isolate::detail::kFreshMemoryThreshold;
 using isolate::detail::prepare_fresh_memory;
 
@@ -84,6 +88,51 @@ TEST(PrepareFreshMemory, SmallEmptyAndNullRangesAreLeftAlone) {
   prepare_fresh_memory(mapping.data, 0);
   prepare_fresh_memory(nullptr, kFreshMemoryThreshold * 2);
   for (const bool page : mapping.resident()) EXPECT_FALSE(page);
+}
+
+/// A byte pattern with no period a split point or a page could hide behind.
+std::uint8_t pattern(std::size_t i) { return static_cast<std::uint8_t>((i * 131) ^ (i >> 9) ^ (i >> 17)); }
+
+/// Copies `n` pattern bytes from offset `from_at` of one buffer to offset `to_at` of `target`
+/// (which must hold to_at + n + 64 bytes, set to 0xEE) and checks the copy and the guard bytes
+/// around it.
+void expect_exact_copy(std::byte* target, std::size_t n, std::size_t from_at, std::size_t to_at) {
+  std::vector<std::uint8_t> source(from_at + n);
+  for (std::size_t i = 0; i < n; ++i) source[from_at + i] = pattern(i);
+  copy_large(target + to_at, source.data() + from_at, n);
+  for (std::size_t i = 0; i < to_at; ++i) ASSERT_EQ(target[i], std::byte{0xEE}) << "before, at " << i;
+  for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(std::to_integer<std::uint8_t>(target[to_at + i]), pattern(i)) << i;
+  for (std::size_t i = 0; i < 64; ++i) ASSERT_EQ(target[to_at + n + i], std::byte{0xEE}) << "after, at " << i;
+}
+
+TEST(CopyLarge, CopiesEveryByteOfSmallAndLargeBuffersAtOddAlignments) {
+  // 0 and a few bytes: one memcpy; 33 MiB and more: two threads, split at a huge-page boundary
+  // of the target, which an odd offset keeps away from the buffers' own alignment.
+  for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{4095}, kFreshMemoryThreshold + 3,
+                              (std::size_t{33} << 20) + 17, (std::size_t{64} << 20) + 1}) {
+    for (const std::size_t offset : {std::size_t{0}, std::size_t{7}}) {
+      std::vector<std::byte> target(offset + n + 64, std::byte{0xEE});
+      expect_exact_copy(target.data(), n, 3, offset);
+    }
+  }
+}
+
+TEST(CopyLarge, CopiesIntoFreshSharedMemoryLikeARequestSegment) {
+  // What ByteWriter does with a large request: a memfd's pages, populated and then copied into.
+  const std::size_t n = (std::size_t{40} << 20) + 5;
+  const std::size_t size = n + 4096 + 64;
+  const int fd = ::memfd_create("copy-large-test", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
+  void* mapped = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  ASSERT_NE(mapped, MAP_FAILED);
+  auto* target = static_cast<std::byte*>(mapped);
+  std::memset(target, 0xEE, 4096 + 11);  // the guard before; the pages after are set below
+  prepare_fresh_memory(target + 4096 + 11, n);
+  std::memset(target + 4096 + 11 + n, 0xEE, 64);
+  expect_exact_copy(target, n, 1, 4096 + 11);
+  ::munmap(mapped, size);
 }
 
 }  // namespace
