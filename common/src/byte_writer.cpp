@@ -16,8 +16,8 @@ std::uintptr_t address(const void* p) noexcept { return reinterpret_cast<std::ui
 
 }  // namespace
 
-ByteWriter::ByteWriter(WritableBytes& target, std::size_t start) noexcept
-    : target_(target), start_(start), offset_(start) {}
+ByteWriter::ByteWriter(WritableBytes& target, std::size_t start, std::size_t untouched_from) noexcept
+    : target_(target), start_(start), offset_(start), untouched_from_(untouched_from) {}
 
 std::byte* ByteWriter::extend(std::size_t n) {
   const std::size_t need = offset_ + n;
@@ -25,6 +25,7 @@ std::byte* ByteWriter::extend(std::size_t n) {
   if (need > target_.length()) {
     std::size_t grown = std::max<std::size_t>(target_.length(), 4096);
     while (grown < need) grown = grown > std::numeric_limits<std::size_t>::max() / 2 ? need : grown * 2;
+    untouched_from_ = std::min(untouched_from_, target_.length());  // the bytes grown are new
     target_.grow_to(grown);
     prepare_fresh_memory(target_.bytes() + offset_, n);  // new pages: fault them in at once
   }
@@ -35,11 +36,12 @@ std::byte* ByteWriter::extend(std::size_t n) {
 
 void ByteWriter::write(const void* bytes, std::size_t n) {
   if (n == 0) return;
+  const std::size_t from = offset_;
   std::byte* at = extend(n);
-  if (n < kFreshMemoryThreshold) {
-    std::memcpy(at, bytes, n);
+  if (n >= kFreshMemoryThreshold && from + n > untouched_from_) {
+    copy_large(at, bytes, n);
   } else {
-    copy_large(at, bytes, n);  // into the shared segment: its pages may be new to the host too
+    std::memcpy(at, bytes, n);
   }
 }
 
@@ -47,6 +49,10 @@ void ByteWriter::write_string(std::string_view s) {
   if (s.size() > std::numeric_limits<std::uint32_t>::max()) throw std::length_error("isolate: string too long");
   write_u32(static_cast<std::uint32_t>(s.size()));
   write(s.data(), s.size());
+}
+
+std::size_t ByteWriter::untouched_from() const noexcept {
+  return untouched_from_ == kNoneUntouched ? kNoneUntouched : std::max(untouched_from_, offset_);
 }
 
 std::size_t ByteWriter::reserve_u64() {

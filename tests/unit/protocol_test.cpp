@@ -320,6 +320,43 @@ TEST(ByteWriter, GrowsItsTargetForLargeRecordsAndPatchesPlaceholders) {
   EXPECT_EQ(std::memcmp(reader.read_bytes(big.size()).data(), big.data(), big.size()), 0);
 }
 
+TEST(ByteWriter, TellsTheNextWriterWhereTheUntouchedBytesBegin) {
+  VectorBytes bytes;
+  bytes.grow_to(4096);
+  {
+    ByteWriter unknown(bytes, 0);  // nothing known untouched, and nothing grown
+    unknown.write_u64(1);
+    EXPECT_EQ(unknown.untouched_from(), ByteWriter::kNoneUntouched);
+  }
+  {
+    ByteWriter fresh(bytes, 16, 16);  // untouched past the header: what it writes no longer is
+    fresh.write_u64(1);
+    EXPECT_EQ(fresh.untouched_from(), 24u);
+  }
+  ByteWriter grower(bytes, 0);  // nothing known untouched, but what it grows is new
+  const std::vector<char> past_the_end(5000, 'y');
+  grower.write(past_the_end.data(), past_the_end.size());
+  EXPECT_EQ(grower.untouched_from(), 5000u);
+}
+
+TEST(ByteWriter, CopiesLargeWritesExactlyIntoUntouchedAndIntoReusedBytes) {
+  // A large write into untouched bytes takes two threads (copy_large); into bytes written
+  // before, one. Both must land every byte where it belongs.
+  VectorBytes bytes;
+  const std::size_t n = (std::size_t{36} << 20) + 3;
+  std::vector<char> first(n), second(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    first[i] = static_cast<char>(i * 7 + (i >> 12));
+    second[i] = static_cast<char>(i * 13 + (i >> 11));
+  }
+  ByteWriter into_new(bytes, 8, 8);
+  into_new.write(first.data(), n);
+  ASSERT_EQ(std::memcmp(bytes.bytes() + 8, first.data(), n), 0);
+  ByteWriter into_old(bytes, 8, into_new.untouched_from());
+  into_old.write(second.data(), n);
+  EXPECT_EQ(std::memcmp(bytes.bytes() + 8, second.data(), n), 0);
+}
+
 TEST(ByteWriter, DoesNotReferToBytesOutsideItsTargetOrUnderWhatItWrites) {
   VectorBytes bytes;
   bytes.grow_to(256);

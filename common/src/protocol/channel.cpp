@@ -58,7 +58,9 @@ Channel Channel::create(std::size_t payload_hint) {
   header->segment_size.store(segment.size(), std::memory_order_relaxed);
   // Waiting for its worker: a pool worker attaches before its first request is written.
   header->state.store(static_cast<std::uint32_t>(SegmentState::requested), std::memory_order_relaxed);
-  return Channel(std::move(segment));
+  Channel channel(std::move(segment));
+  channel.untouched_from_ = kRecordOffset;
+  return channel;
 }
 
 Channel Channel::adopt(int fd) {
@@ -75,7 +77,7 @@ Channel Channel::adopt(int fd) {
 
 void Channel::write_request(std::string_view job, std::string_view input_tag, const InputWriter& write_input) {
   map_whole();  // a pool worker may have grown the channel for its last response
-  ByteWriter writer(memory_, kRecordOffset);
+  ByteWriter writer(memory_, kRecordOffset, untouched_from_);
   writer.write_string(job);
   writer.write_string(input_tag);
   writer.write_u8(static_cast<std::uint8_t>(InputKind::bytes));
@@ -84,6 +86,7 @@ void Channel::write_request(std::string_view job, std::string_view input_tag, co
   write_input(writer);
   writer.patch_u64(size_at, writer.written() - before);
   std::memset(writer.extend(kInputPadding), 0, kInputPadding);  // a pool channel holds old bytes
+  untouched_from_ = writer.untouched_from();
   publish(writer, static_cast<std::uint32_t>(SegmentState::requested));
 }
 
@@ -177,8 +180,9 @@ Request Channel::read_request() {
 }
 
 void Channel::respond(const OutputWriter& write_output) {
-  ByteWriter writer(memory_, kRecordOffset);
+  ByteWriter writer(memory_, kRecordOffset, untouched_from_);
   const bool in_place = write_output(writer);
+  untouched_from_ = writer.untouched_from();
   header_of(memory_).response_kind =
       static_cast<std::uint32_t>(in_place ? ResponseKind::value_in_place : ResponseKind::value);
   publish(writer, static_cast<std::uint32_t>(SegmentState::responded));

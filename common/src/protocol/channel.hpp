@@ -121,6 +121,9 @@ class Channel {
   void publish(const ByteWriter& record, std::uint32_t state) noexcept;
 
   SharedMemory memory_;
+  /// Where the bytes this side has not written begin in a segment it created (its pages are new:
+  /// ByteWriter copies a large request into them on two threads); unknown in an adopted one.
+  std::size_t untouched_from_ = ByteWriter::kNoneUntouched;
 };
 
 }  // namespace isolate::detail

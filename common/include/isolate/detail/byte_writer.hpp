@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string_view>
 
@@ -35,7 +36,15 @@ class ISOLATE_EXPORT WritableBytes {
 /// Thread safety: one writer, and nobody else may grow `target` meanwhile.
 class ISOLATE_EXPORT ByteWriter {
  public:
-  ByteWriter(WritableBytes& target, std::size_t start) noexcept;
+  /// Nothing of the target is known to be untouched.
+  static constexpr std::size_t kNoneUntouched = std::numeric_limits<std::size_t>::max();
+
+  /// `untouched_from`: where the target's bytes that nobody has written yet begin (pages new to
+  /// the machine; what the writer grows is too). A large write into them is copied on two
+  /// threads (copy_large: where the first write of a page is slow, its faults are taken side by
+  /// side); any other write on this thread alone, leaving the machine's other cores to other
+  /// work (a copy into warm memory gains little from a second thread).
+  ByteWriter(WritableBytes& target, std::size_t start, std::size_t untouched_from = kNoneUntouched) noexcept;
 
   void write(const void* bytes, std::size_t n);
   void write_u8(std::uint8_t v) { write(&v, 1); }
@@ -55,11 +64,15 @@ class ISOLATE_EXPORT ByteWriter {
   [[nodiscard]] bool overlaps(std::span<const std::byte> bytes) noexcept;
   /// Bytes written since `start`.
   [[nodiscard]] std::size_t written() const noexcept { return offset_ - start_; }
+  /// Where the bytes this writer has not written and nobody had begin now (kNoneUntouched if
+  /// unknown): for the next writer of the same target.
+  [[nodiscard]] std::size_t untouched_from() const noexcept;
 
  private:
   WritableBytes& target_;
   std::size_t start_;
   std::size_t offset_;
+  std::size_t untouched_from_;
 };
 
 }  // namespace isolate::detail
