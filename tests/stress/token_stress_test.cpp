@@ -10,6 +10,7 @@
 #include <isolate/cancellable_completer.hpp>
 #include <isolate/cancellable_future.hpp>
 #include <isolate/cancellation_token.hpp>
+#include <isolate/detail/cancellable_result.hpp>
 #include <isolate/errors.hpp>
 
 #include <gtest/gtest.h>
@@ -498,7 +499,7 @@ TEST(TokenStress, StopTokenInteropRacingCancelOrRequestStopNeverMissesIt) {
   constexpr int kRounds = 1200;
   CancellationToken token;
   std::stop_token seen_stop;
-  std::stop_source source;
+  std::stop_source source = isolate::detail::new_stop_source();  // GCC 12 -Og: see there
   CancellationToken from_stop;
   CancellationCallback registration;
   std::atomic<int> runs{0};

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <isolate/cancellation_token.hpp>
+#include <isolate/export.hpp>
 
 #include <atomic>
 #include <exception>
@@ -29,6 +30,11 @@ struct ResultHooks {
   std::function<void()> on_claimed{};
   std::function<void()> on_ready{};
 };
+
+/// A new std::stop_source, built in the library: GCC 12 at -Og warns of the constructor's own
+/// code where it is inlined (maybe-uninitialized, a false positive), and a user's -Og -Werror
+/// build must not fail on this header. Throws std::bad_alloc.
+ISOLATE_EXPORT std::stop_source new_stop_source();
 
 /// Runs a hook, dropping what it throws.
 inline void run_hook(const std::function<void()>& hook) noexcept {
@@ -52,7 +58,7 @@ class CancellableResult : public std::enable_shared_from_this<CancellableResult<
   /// work that returns (or throws) because it saw the stop cannot complete the future ahead of
   /// the token's exception. Call before attach(); optional.
   std::stop_token enable_stop() {
-    if (!stop_.stop_possible()) stop_ = std::stop_source();
+    if (!stop_.stop_possible()) stop_ = new_stop_source();
     return stop_.get_token();
   }
 
