@@ -121,16 +121,18 @@ check "FIFO whose writer never writes: the timeout kills the reading worker" 124
 # The sandbox: the tool's worker is confined (a seccomp filter, no_new_privs) unless --no-sandbox.
 # Seen from /proc on a worker stalled in its read of a FIFO: past the point it enters the sandbox.
 descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
-reading_worker_state() {  # reading_worker_state ARGS...: "Seccomp N NoNewPrivs N" of the reading worker
+# reading_worker_state ARGS...: "Seccomp N NoNewPrivs N exe NAME" of the reading worker (NAME: the
+# file name of its executable); TOOL=path runs that copy of the tool instead of $run.
+reading_worker_state() {
   rm -f "$dir/fifo"; mkfifo "$dir/fifo"
   sleep 60 >"$dir/fifo" &
   local writer=$! tool state="" p
-  "$run" json-stats "$dir/fifo" --timeout 30s "$@" >"$dir/out" 2>&1 &
+  "${TOOL:-$run}" json-stats "$dir/fifo" --timeout 30s "$@" >"$dir/out" 2>&1 &
   tool=$!
   for _ in $(seq 1 1000); do
     for p in $(descendants "$tool"); do
       if grep -q -- '--isolate-worker=' "/proc/$p/cmdline" 2>/dev/null && [ "$(cut -d' ' -f1 "/proc/$p/syscall" 2>/dev/null)" = 0 ]; then
-        state=$(awk '/^Seccomp:|^NoNewPrivs:/ { printf "%s %s ", $1, $2 }' "/proc/$p/status")
+        state="$(awk '/^Seccomp:|^NoNewPrivs:/ { printf "%s %s ", $1, $2 }' "/proc/$p/status")exe $(basename "$(readlink "/proc/$p/exe")")"
       fi
     done
     [ -n "$state" ] && break
@@ -142,6 +144,18 @@ reading_worker_state() {  # reading_worker_state ARGS...: "Seccomp N NoNewPrivs 
 state=$(reading_worker_state)
 case "$state" in *"Seccomp: 2 "*"NoNewPrivs: 1 "*|*"NoNewPrivs: 1 "*"Seccomp: 2 "*) echo "ok   the worker is sandboxed by default"; passed=$((passed + 1)) ;;
   *) fail "the worker is sandboxed by default: its status says '$state'" ;; esac
+# The worker is the isolate-worker beside the tool (fewer libraries to load, none for the network),
+# or, with none there, the tool itself; --worker names another.
+case "$state" in *"exe isolate-worker") echo "ok   the worker is the isolate-worker beside the tool"; passed=$((passed + 1)) ;;
+  *) fail "the worker is the isolate-worker beside the tool: its status says '$state'" ;; esac
+mkdir -p "$dir/alone" && cp "$run" "$dir/alone/isolate-run"
+state=$(TOOL="$dir/alone/isolate-run" reading_worker_state)
+case "$state" in *"exe isolate-run") echo "ok   with no isolate-worker beside it the tool is its own worker"; passed=$((passed + 1)) ;;
+  *) fail "with no isolate-worker beside it the tool is its own worker: its status says '$state'" ;; esac
+"$dir/alone/isolate-run" json-stats "$dir/small.json" --json >"$dir/out" 2>&1; check "and parses so" 0 $? "$dir/out" '"objects"'
+state=$(reading_worker_state --worker "$dir/alone/isolate-run")
+case "$state" in *"exe isolate-run") echo "ok   --worker names the worker"; passed=$((passed + 1)) ;;
+  *) fail "--worker names the worker: its status says '$state'" ;; esac
 state=$(reading_worker_state --no-sandbox)
 case "$state" in *"Seccomp: 0 "*) echo "ok   --no-sandbox: the worker has no filter"; passed=$((passed + 1)) ;;
   *) fail "--no-sandbox: the worker's status says '$state'" ;; esac

@@ -1,9 +1,10 @@
 // isolate-run — run heavy work off the main process, killable at once.
 //
 //   isolate-run json-stats [FILE|-|URL] [--timeout DURATION] [--backend process|thread] [--max-bytes SIZE]
-//                          [--memory-limit SIZE] [--cpu-limit DURATION] [--no-sandbox] [--json]
+//                          [--memory-limit SIZE] [--cpu-limit DURATION] [--no-sandbox] [--json] [--worker PATH]
 //
-// Parses a JSON document in a sandboxed worker process and prints what is in it. Ctrl-C or the
+// Parses a JSON document in a sandboxed worker process (isolate-worker, installed beside this
+// program, or this program itself) and prints what is in it. Ctrl-C or the
 // timeout kills the worker at once (and stops the read of the input, if it is still being read,
 // or its download: an http:// or https:// URL is fetched into a memfd the worker maps);
 // the parse may use at most --memory-limit and --cpu-limit. The worker reads the document from
@@ -28,6 +29,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -348,6 +350,19 @@ bool parse_limits(const std::string& memory_text, const std::string& cpu_text, i
   return true;
 }
 
+/// The worker a run starts unless --worker names one: isolate-worker installed beside this
+/// program (built and installed with it), else this program itself. isolate-worker maps 7 shared
+/// libraries where isolate-run, with libcurl's, maps 38: a worker start here took ~20 ms less
+/// (json-stats on 200 MB: 99 ms outside the parse instead of 120), and the worker that parses a
+/// hostile document has no network, TLS or LDAP library in its address space.
+std::string default_worker() {
+  std::error_code error;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) return {};
+  auto beside = self.parent_path() / "isolate-worker";
+  return ::access(beside.c_str(), X_OK) == 0 ? beside.string() : std::string();
+}
+
 /// The tool itself (main() adds the worker dispatch and a last-resort catch).
 int run_tool(int argc, char** argv) {
   CLI::App app{"isolate-run: run heavy work in a worker process that is killed the instant you cancel"};
@@ -363,7 +378,8 @@ int run_tool(int argc, char** argv) {
   stats->add_option("--timeout", timeout_text,
                     "Stop after this long, counted from the start (reading included): 500ms, 2s, 1.5m (exit code 124)");
   stats->add_option("--backend", backend_text, "Where the parse runs")->check(CLI::IsMember({"process", "thread"}));
-  stats->add_option("--worker", options.worker, "Worker executable (default: isolate-run itself; or isolate-worker)");
+  stats->add_option("--worker", options.worker,
+                    "Worker executable (default: isolate-worker beside this program, else isolate-run itself)");
   stats->add_option(
       "--max-bytes", max_bytes_text,
       "Refuse an input larger than this: 100M, 2G (default: half of this machine's memory; exit code 66)");
@@ -419,6 +435,7 @@ int run_tool(int argc, char** argv) {
   }
   if (!parse_limits(memory_limit_text, cpu_limit_text, options.limits)) return kExitUsage;
   options.backend = backend_text == "thread" ? isolate::Backend::thread : isolate::Backend::process;
+  if (options.worker.empty() && options.backend == isolate::Backend::process) options.worker = default_worker();
   // The thread backend parses in this process: there is no worker to sandbox.
   options.sandbox = !no_sandbox && options.backend == isolate::Backend::process;
   if (options.sandbox && !isolate::Sandbox::available()) {
