@@ -4,11 +4,13 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -25,6 +27,16 @@ bool wait_readable(int fd) {
   const int n = ::poll(&p, 1, 100);
   if (n < 0 && errno != EINTR) throw_read_error("poll");
   return n > 0;
+}
+
+/// Asks for transparent huge pages under the 2 MiB-aligned interior of a large buffer: a 200 MB
+/// file read into 4 KiB pages faulted 51,200 times.
+void advise_huge_pages(char* data, std::size_t size) noexcept {
+  constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
+  const auto start = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t first = (start + kHugePage - 1) & ~(kHugePage - 1);
+  const std::uintptr_t last = (start + size) & ~(kHugePage - 1);
+  if (last > first) (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
 }
 
 }  // namespace
@@ -49,17 +61,22 @@ std::string InputFd::read_all(std::uint64_t max_bytes, const std::stop_token& st
   const auto too_large = [max_bytes] {
     return InputError("isolate: the input is larger than its limit (" + std::to_string(max_bytes) + " bytes)");
   };
+  const bool regular = S_ISREG(st.st_mode);
   std::string bytes;
-  if (S_ISREG(st.st_mode)) {
+  if (regular) {
     const off_t at = ::lseek(fd_, 0, SEEK_CUR);
     const auto left = static_cast<std::uint64_t>(std::max<off_t>(st.st_size - std::max<off_t>(at, 0), 0));
     if (left > max_bytes) throw too_large();
     bytes.reserve(static_cast<std::size_t>(left) + 1);  // + 1: a read that finds the end
+    advise_huge_pages(bytes.data(), bytes.capacity());
   }
   std::size_t size = 0;
   while (!stop.stop_requested()) {
-    if (!S_ISREG(st.st_mode) && !wait_readable(fd_)) continue;
-    if (bytes.size() - size < (std::size_t{1} << 16)) {
+    if (!regular && !wait_readable(fd_)) continue;
+    // A regular file's buffer grows only when full (a file that grew while read): its last read,
+    // the one that finds the end, fits in the byte reserved for it. A stream's grows before its
+    // room gets small, so that every read stays large.
+    if (bytes.size() == size || (!regular && bytes.size() - size < (std::size_t{1} << 16))) {
       bytes.resize(std::max<std::size_t>(bytes.capacity(), std::max(size * 2, std::size_t{1} << 20)));
     }
     const ssize_t n = ::read(fd_, bytes.data() + size, bytes.size() - size);
