@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -330,6 +331,33 @@ TEST_P(SandboxOn, AJobCannotOutlastItsCpuLimitByBlockingSigxcpuDeletingItsTimerO
   } catch (const std::exception& e) {
     FAIL() << "expected ResourceLimitExceeded(cpu_time), got: " << e.what();
   }
+}
+
+// A pool worker's job (say, a parser a hostile input took over) writes a forged answer into every
+// pool control record it can reach while another worker's job runs: that job must still end with
+// its own value, and the pool serve on. Without a sandbox: what this shows is that the other
+// workers' control words are not in this worker's memory at all, whatever the job may call.
+TEST(PoolIsolation, AJobCannotForgeTheAnswerOfAnotherWorkersJob) {
+  if (!detail::process_backend_available()) GTEST_SKIP() << "built without the process backend";
+  IsolatePool pool(PoolOptions{.workers = 2, .backend = Backend::process});
+  auto first = pool.run(sleep_ms, 100);
+  auto second = pool.run(sleep_ms, 100);  // on the other worker: both serve from here on
+  EXPECT_EQ(first.get() + second.get(), 200);
+  auto victim = pool.run(sleep_ms, 1500);
+  auto forger = pool.run(escape_attempt, json{{"try", "forge-pool-answers"}});
+  ASSERT_EQ(forger.wait_for(60s), std::future_status::ready);
+  try {
+    EXPECT_EQ(forger.get().substr(0, 3), "ok:");
+  } catch (const IsolateError& e) {
+    // Its own answer, forged too, may end its own job early: that is its own business.
+    std::printf("[ forger   ] its own job ended: %s\n", e.what());
+  }
+  try {
+    EXPECT_EQ(victim.get(), 1500);
+  } catch (const std::exception& e) {
+    FAIL() << "another worker's job was ended by a forged answer: " << e.what();
+  }
+  EXPECT_EQ(pool.run(echo, std::string("serving")).get(), "serving");
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstring>
@@ -166,6 +167,32 @@ std::string cpu_limit_state() {
   for (;;) n.fetch_add(1, std::memory_order_relaxed);
 }
 
+/// What a pool worker's hostile job would do to the other workers' jobs: for 1.5 s, in every
+/// shared memory file of one page it has mapped (a pool's control words live in such), it writes
+/// into each 64-byte record what a worker writes when it answers: the record's request number
+/// (its first word) as its answer (its third), and the plea to be replaced (its fourth: 2).
+/// "ok:<pages>": how many pages it wrote through.
+std::string forge_pool_answers() {
+  std::vector<std::uint32_t*> pages;
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find(" rw-s ") == std::string::npos || line.find("/memfd:") == std::string::npos) continue;
+    const std::uintptr_t start = std::stoull(line.substr(0, line.find('-')), nullptr, 16);
+    const std::uintptr_t end = std::stoull(line.substr(line.find('-') + 1), nullptr, 16);
+    if (end - start == 4096) pages.push_back(reinterpret_cast<std::uint32_t*>(start));  // NOLINT: an address
+  }
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  while (std::chrono::steady_clock::now() < until) {
+    for (auto* page : pages) {
+      for (std::size_t record = 0; record < 4096 / sizeof(std::uint32_t); record += 16) {
+        std::atomic_ref<std::uint32_t>(page[record + 2]).store(std::atomic_ref<std::uint32_t>(page[record]).load());
+        std::atomic_ref<std::uint32_t>(page[record + 3]).store(2);
+      }
+    }
+  }
+  return "ok:" + std::to_string(pages.size());
+}
+
 std::string attempt(const std::string& what, const std::string& path, int port) {
   const std::map<std::string, std::function<std::string()>> attempts{
       {"write", [&] { return write_file(path, O_TRUNC); }},
@@ -226,6 +253,7 @@ std::string attempt(const std::string& what, const std::string& path, int port) 
       {"outlast-cpu-limit", [] { return outlast_cpu_limit(); }},
       {"disarm-cpu-limit", [] { return disarm_cpu_limit(); }},
       {"cpu-limit-state", [] { return cpu_limit_state(); }},
+      {"forge-pool-answers", [] { return forge_pool_answers(); }},
       {"tiocsti",
        [] {
          const char c = 'x';

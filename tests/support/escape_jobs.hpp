@@ -21,7 +21,9 @@ namespace isolate::test {
 /// raise-cpu-rlimit (RLIMIT_CPU to unlimited; "no limit to raise" if it has none),
 /// disarm-cpu-limit (ignores and blocks SIGXCPU, deletes every POSIX timer, raises RLIMIT_CPU's
 /// soft limit to the hard one; "ok"), outlast-cpu-limit (disarm-cpu-limit, then spins for ever),
-/// cpu-limit-state ("handled:H blocked:B timers:N": SIGXCPU's handler, mask, timers sending it).
+/// cpu-limit-state ("handled:H blocked:B timers:N": SIGXCPU's handler, mask, timers sending it),
+/// forge-pool-answers (for 1.5 s writes a forged answer into every pool control record it can
+/// reach; "ok:<pages written through>").
 /// A call the sandbox kills for never returns.
 extern Job<nlohmann::json, std::string> escape_attempt;
 

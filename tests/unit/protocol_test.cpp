@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,12 +59,12 @@ Channel attached_worker(Channel& channel) {
   return worker;
 }
 
-// A worker holds the fds of its channel and of the pool's control segment: truncating either
-// must fail, or the parent's next touch of its mapping would be a SIGBUS.
-TEST(Segments, ChannelAndControlSegmentsCannotBeTruncatedByAnyHolder) {
+// A worker holds the fds of its channel, its control segment and the pool's doorbell: truncating
+// any must fail, or the parent's next touch of its mapping would be a SIGBUS.
+TEST(Segments, ChannelControlAndDoorbellSegmentsCannotBeTruncatedByAnyHolder) {
   auto channel = Channel::create(100);
   auto control = PoolControl::create(2);
-  for (const int fd : {channel.fd(), control.fd()}) {
+  for (const int fd : {channel.fd(), control.control_fd(0), control.control_fd(1), control.bell_fd()}) {
     errno = 0;
     EXPECT_EQ(::ftruncate(fd, 0), -1);
     EXPECT_EQ(errno, EPERM);
@@ -231,9 +233,14 @@ TEST(Channel, InPlaceOffsetsOutsideTheSegmentOrInsideTheRecordAreIsolateErrors) 
   EXPECT_TRUE(parent.read_response().payload.empty()) << "an empty payload at the very end is fine";
 }
 
+/// Slot i's side, as its worker adopts it: its control segment and the doorbell.
+PoolSlot adopt_slot(const PoolControl& control, std::size_t i) {
+  return PoolSlot::adopt(::dup(control.control_fd(i)), ::dup(control.bell_fd()));
+}
+
 TEST(PoolControl, ARequestIsSentWaitedForAndAnswered) {
   auto control = PoolControl::create(2);
-  auto slot = PoolSlot::adopt(::dup(control.fd()), 1);
+  auto slot = adopt_slot(control, 1);
   EXPECT_FALSE(control.ready(1));
   const auto bell = control.bell();
   slot.announce_ready();
@@ -256,7 +263,7 @@ TEST(PoolControl, ARequestIsSentWaitedForAndAnswered) {
 
 TEST(PoolControl, AWorkerAsksToBeReplacedWithAnAnswerAndStillCountsAsReady) {
   auto control = PoolControl::create(2);
-  auto slot = PoolSlot::adopt(::dup(control.fd()), 0);
+  auto slot = adopt_slot(control, 0);
   slot.announce_ready();
   control.send(0, 1);
   slot.answer(1);
@@ -271,9 +278,42 @@ TEST(PoolControl, AWorkerAsksToBeReplacedWithAnAnswerAndStillCountsAsReady) {
   EXPECT_FALSE(control.replacement_asked(0)) << "its successor starts over";
 }
 
-TEST(PoolControl, ASlotPastTheSegmentIsRefused) {
-  auto control = PoolControl::create(2);
-  EXPECT_THROW((void)PoolSlot::adopt(::dup(control.fd()), 2), IsolateError);
+// Each worker maps its own slot's words and the doorbell, nothing else: no other slot's words
+// are in any segment it holds.
+TEST(PoolControl, EachSlotsWordsAreInASegmentOfTheirOwnApartFromTheDoorbell) {
+  auto control = PoolControl::create(3);
+  std::vector<int> fds{control.bell_fd()};
+  for (std::size_t i = 0; i < 3; ++i) fds.push_back(control.control_fd(i));
+  std::vector<ino_t> files;
+  for (const int fd : fds) {
+    struct stat st {};
+    ASSERT_EQ(::fstat(fd, &st), 0);
+    EXPECT_LE(static_cast<std::size_t>(st.st_size), std::size_t{4096}) << "one page: one slot's words, or the bell";
+    files.push_back(st.st_ino);
+  }
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(std::unique(files.begin(), files.end()), files.end()) << "four distinct memory files";
+  // What a worker writes through its slot reaches the parent in that slot only.
+  auto slot = adopt_slot(control, 2);
+  slot.announce_ready();
+  control.send(2, 5);
+  slot.answer(5, /*replace_me=*/true);
+  EXPECT_TRUE(control.answered(2, 5));
+  for (const std::size_t other : {0u, 1u}) {
+    EXPECT_FALSE(control.ready(other));
+    EXPECT_FALSE(control.answered(other, 5));
+    EXPECT_FALSE(control.replacement_asked(other));
+  }
+}
+
+TEST(PoolControl, ASegmentTooSmallForItsWordsIsRefused) {
+  auto control = PoolControl::create(1);
+  const int small = ::memfd_create("isolate-test-small", MFD_CLOEXEC);
+  ASSERT_GE(small, 0);
+  ASSERT_EQ(::ftruncate(small, 8), 0);
+  EXPECT_THROW((void)PoolSlot::adopt(::dup(small), ::dup(control.bell_fd())), IsolateError) << "a control segment";
+  EXPECT_THROW((void)PoolSlot::adopt(::dup(control.control_fd(0)), ::dup(small)), IsolateError) << "a doorbell";
+  ::close(small);
 }
 
 TEST(ByteReader, ReadsWhatByteWriterWrote) {
@@ -425,12 +465,12 @@ TEST(WorkerArgument, RoundTrips) {
   EXPECT_EQ(parsed->parent_pid, 4242);
 }
 
-TEST(WorkerArgument, PoolWorkerArgumentCarriesTheControlSegmentAndSlot) {
+TEST(WorkerArgument, PoolWorkerArgumentCarriesItsControlSegmentAndTheDoorbell) {
   const auto parsed = parse_worker_argument(make_worker_argument(3, 77, 4, 9));
   ASSERT_TRUE(parsed.has_value());
   EXPECT_TRUE(parsed->valid);
   EXPECT_EQ(parsed->control_fd, 4);
-  EXPECT_EQ(parsed->slot, 9u);
+  EXPECT_EQ(parsed->bell_fd, 9);
   EXPECT_EQ(parse_worker_argument(make_worker_argument(3, 77))->control_fd, -1);
 }
 
@@ -449,7 +489,7 @@ TEST(WorkerArgument, OneShotArgumentCarriesItsTreeReadyFdWithLimitsAndSandboxAft
   EXPECT_EQ(pool->tree_ready_fd, -1) << "a pool worker says it through its slot";
   EXPECT_EQ(pool->control_fd, 4);
   const std::string version = std::to_string(kWireVersion);
-  for (const auto* bad : {":3:77:", ":3:77:-1", ":3:77:5:", ":3:77:x", ":3:77:4:9:1"}) {
+  for (const auto* bad : {":3:77:", ":3:77:-1", ":3:77:5:", ":3:77:x", ":3:77:4:9:1", ":3:77:4:-1"}) {
     const auto malformed = parse_worker_argument(std::string(kWorkerFlag) + version + bad);
     ASSERT_TRUE(malformed.has_value()) << bad;
     EXPECT_FALSE(malformed->valid) << bad;

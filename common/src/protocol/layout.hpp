@@ -14,8 +14,9 @@
 //
 // States (SegmentHeader::state): the parent publishes `requested` with the request; the worker,
 // once the parent has set `watched`, moves it to `attached` and later to `responded`, after the
-// response record and its kind. A pool's control segment holds a Doorbell and a SlotControl per
-// worker (see PoolControl).
+// response record and its kind. A pool has a doorbell segment (a Doorbell), which every worker
+// rings, and a control segment per worker (its SlotControl), which only that worker maps: a job
+// cannot reach another worker's control words (see PoolControl).
 #pragma once
 
 #include <isolate/detail/progress_cell.hpp>
@@ -59,8 +60,9 @@ inline constexpr std::size_t kInPlaceRecord = 2 * sizeof(std::uint64_t);
 /// input (JobContext::input_padding), as simdjson-class parsers do.
 inline constexpr std::size_t kInputPadding = 64;
 
-/// The control words of one pool worker, at a fixed address in the pool's control segment, so
-/// that the dispatcher reads them while another thread grows and remaps the worker's channel.
+/// The control words of one pool worker, in a segment of their own (its slot's, for the pool's
+/// life) at a fixed address, so that the dispatcher reads them while another thread grows and
+/// remaps the worker's channel.
 struct alignas(64) SlotControl {
   WakeWord request;                         // parent publishes the request's sequence number
   std::atomic<std::uint32_t> response_seq;  // worker: the sequence number it answered last
@@ -82,12 +84,9 @@ struct alignas(64) Doorbell {
 inline SegmentHeader& header_of(SharedMemory& segment) noexcept {
   return *reinterpret_cast<SegmentHeader*>(segment.data());
 }
-inline Doorbell& doorbell_of(SharedMemory& control) noexcept { return *reinterpret_cast<Doorbell*>(control.data()); }
-inline SlotControl& slot_control(SharedMemory& control, std::size_t slot) noexcept {
-  return reinterpret_cast<SlotControl*>(control.data() + sizeof(Doorbell))[slot];
-}
-inline bool has_slot(const SharedMemory& control, std::size_t slot) noexcept {
-  return control.size() >= sizeof(Doorbell) + (slot + 1) * sizeof(SlotControl);
+inline Doorbell& doorbell_of(SharedMemory& bell) noexcept { return *reinterpret_cast<Doorbell*>(bell.data()); }
+inline SlotControl& slot_control(SharedMemory& control) noexcept {
+  return *reinterpret_cast<SlotControl*>(control.data());
 }
 
 }  // namespace isolate::detail

@@ -1,13 +1,17 @@
 // pool_control.hpp — the handshake between a pool and its workers (internal).
 //
-// A pool's control segment holds a doorbell and one slot of control words per worker. The
+// A pool has a doorbell segment and, per slot, a control segment of that slot's words. The
 // parent sends a job by publishing its sequence number in the slot (the request is already in
 // the worker's channel); the worker, spinning briefly after each job and then sleeping on a futex,
 // serves it, stores the number as answered and rings the doorbell, which the pool's dispatcher
-// waits on. With channel.hpp, the only code that touches these words.
+// waits on. A worker maps the doorbell and its own slot's segment, never another's: a job (say, a
+// parser an input took over) cannot forge another worker's answer, request, progress or plea to
+// be replaced. What it can do to the doorbell (ring it, or set it back) costs the dispatcher a
+// spurious look at its slots, or delays it until its next look (at most 100 ms later). With
+// channel.hpp, the only code that touches these words.
 //
 //   parent (PoolControl)                      worker (PoolSlot)
-//   create(slots); reset(i) for a new worker   adopt(fd, i); announce_ready()
+//   create(slots); reset(i) for a new worker   adopt(control_fd, bell_fd); announce_ready()
 //   ready(i)                                   loop: wait_request(seen) ...
 //   send(i, seq)                               ... serve the channel's request; answer(seq)
 //   wait_bell(seen); answered(i, seq);
@@ -17,6 +21,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include <isolate/detail/progress_cell.hpp>
 
@@ -25,16 +30,18 @@
 
 namespace isolate::detail {
 
-/// The parent's side of a pool's control segment. Thread safety: the words are atomics; reset(i)
+/// The parent's side of a pool's doorbell and control segments. Thread safety: the words are atomics; reset(i)
 /// must not race with any other use of slot i.
 class PoolControl {
  public:
-  /// A control segment for `slots` workers, zeroed and sealed against shrinking. Throws
-  /// IsolateError.
+  /// A doorbell and the control segments of `slots` workers, zeroed and sealed against
+  /// shrinking. Throws IsolateError.
   [[nodiscard]] static PoolControl create(std::size_t slots);
   PoolControl() = default;
-  /// The memfd, to pass to every worker.
-  [[nodiscard]] int fd() const noexcept { return memory_.fd(); }
+  /// The doorbell's memfd, to pass to every worker.
+  [[nodiscard]] int bell_fd() const noexcept { return bell_.fd(); }
+  /// Slot i's control segment's memfd, to pass to slot i's worker only.
+  [[nodiscard]] int control_fd(std::size_t i) const noexcept { return slots_[i].fd(); }
 
   /// Slot i starts over for a new worker (the last one is dead and reaped).
   void reset(std::size_t i) noexcept;
@@ -58,16 +65,18 @@ class PoolControl {
   void ring() noexcept;
 
  private:
-  explicit PoolControl(SharedMemory memory) noexcept : memory_(std::move(memory)) {}
-  SharedMemory memory_;
+  PoolControl(SharedMemory bell, std::vector<SharedMemory> slots) noexcept
+      : bell_(std::move(bell)), slots_(std::move(slots)) {}
+  SharedMemory bell_;
+  std::vector<SharedMemory> slots_;
 };
 
 /// A worker's side of its slot. Thread safety: the worker's one thread.
 class PoolSlot {
  public:
-  /// Slot `slot` of the control segment inherited as `fd` (ownership taken). Throws
-  /// IsolateError if the segment has no such slot.
-  [[nodiscard]] static PoolSlot adopt(int fd, std::size_t slot);
+  /// The slot whose control segment is inherited as `control_fd`, ringing the doorbell inherited
+  /// as `bell_fd` (ownership of both taken). Throws IsolateError if either is too small.
+  [[nodiscard]] static PoolSlot adopt(int control_fd, int bell_fd);
   /// Tells the pool this worker serves.
   void announce_ready() noexcept;
   /// Waits for a request numbered other than `seen` (spinning for `spin` first, yielding between
@@ -81,9 +90,9 @@ class PoolSlot {
   void answer(std::uint32_t seq, bool replace_me = false) noexcept;
 
  private:
-  PoolSlot(SharedMemory memory, std::size_t slot) noexcept : memory_(std::move(memory)), slot_(slot) {}
-  SharedMemory memory_;
-  std::size_t slot_ = 0;
+  PoolSlot(SharedMemory control, SharedMemory bell) noexcept : control_(std::move(control)), bell_(std::move(bell)) {}
+  SharedMemory control_;
+  SharedMemory bell_;
 };
 
 }  // namespace isolate::detail

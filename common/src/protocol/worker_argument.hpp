@@ -1,11 +1,12 @@
 // worker_argument.hpp — how the parent tells a process it is a worker (internal: the protocol).
 //
 // The parent starts the worker executable with one argument, "--isolate-worker=V:FD:PPID[:READY]"
-// for a one-shot run or "--isolate-worker=V:FD:PPID:CONTROL:SLOT" for a pool worker: the wire
+// for a one-shot run or "--isolate-worker=V:FD:PPID:CONTROL:BELL" for a pool worker: the wire
 // version, the fd of its channel, the parent's pid (the worker exits at once if its parent is
 // already gone), for a one-shot worker maybe the fd of an eventfd it writes once its process tree
 // is complete (it serves: see worker/src/posix/process_tree.hpp; a pool worker tells it through
-// its slot), and for a pool worker the fd of the pool's control segment and its slot in it. Limits
+// its slot), and for a pool worker the fds of its slot's control segment and of the pool's
+// doorbell. Limits
 // a worker enforces itself follow as ";MEMORY:CPU_MS" (bytes, milliseconds; 0: none), and a
 // sandbox as ";S<network 0|1>" then ":<path in hex>" for each readable path, then ";F<its
 // compiled seccomp filter in hex>" (protocol/sandbox_filter.hpp), after the limits, which are
@@ -31,8 +32,9 @@ inline constexpr std::string_view kWorkerFlag = "--isolate-worker=";
 /// its records. 2: in-place responses; 3: the channel's `watched` word; 4: a request's input kind
 /// (bytes, or a file the worker reads); 5: the sandbox and its compiled filter in the argument;
 /// 6: progress cells in the channel's header and the pool's control slots; 7: a one-shot worker's
-/// tree-ready eventfd; 8: a pool worker may ask, with an answer, to be replaced.
-inline constexpr std::uint32_t kWireVersion = 8;
+/// tree-ready eventfd; 8: a pool worker may ask, with an answer, to be replaced; 9: a pool
+/// worker's control words in a segment of their own, the doorbell in another.
+inline constexpr std::uint32_t kWireVersion = 9;
 
 /// Exit statuses of a worker that could not serve (a served job always exits 0, whatever the
 /// job did: its result or error is in the segment).
@@ -68,8 +70,8 @@ struct WorkerArgument {
   unsigned version = 0;
   int fd = -1;
   pid_t parent_pid = 0;
-  int control_fd = -1;  // >= 0: a pool worker
-  unsigned slot = 0;
+  int control_fd = -1;     // >= 0: a pool worker (its slot's control segment)
+  int bell_fd = -1;        // a pool worker's: the pool's doorbell
   int tree_ready_fd = -1;  // >= 0 (one-shot workers only): an eventfd to write once the tree is up
   WorkerLimits limits{};
   WorkerSandbox sandbox{};
@@ -121,9 +123,9 @@ inline bool parse_sandbox(std::string_view text, WorkerSandbox& out) {
 
 }  // namespace worker_argument_detail
 
-/// The argument for a worker: a pool worker's when control_fd >= 0 (tree_ready_fd is then not
-/// written), else a one-shot worker's, with tree_ready_fd if >= 0.
-inline std::string make_worker_argument(int fd, pid_t parent, int control_fd = -1, unsigned slot = 0,
+/// The argument for a worker: a pool worker's when control_fd >= 0 (with bell_fd; tree_ready_fd
+/// is then not written), else a one-shot worker's, with tree_ready_fd if >= 0.
+inline std::string make_worker_argument(int fd, pid_t parent, int control_fd = -1, int bell_fd = -1,
                                         WorkerLimits limits = {}, const WorkerSandbox& sandbox = {},
                                         int tree_ready_fd = -1) {
   // Built with append: g++ 12 at -O3 misreports a chain of operator+ here (-Wrestrict).
@@ -134,7 +136,7 @@ inline std::string make_worker_argument(int fd, pid_t parent, int control_fd = -
       .append(":")
       .append(std::to_string(parent));
   if (control_fd >= 0) {
-    arg.append(":").append(std::to_string(control_fd)).append(":").append(std::to_string(slot));
+    arg.append(":").append(std::to_string(control_fd)).append(":").append(std::to_string(bell_fd));
   } else if (tree_ready_fd >= 0) {
     arg.append(":").append(std::to_string(tree_ready_fd));
   }
@@ -170,9 +172,9 @@ inline std::optional<WorkerArgument> parse_worker_argument(std::string_view arg)
     out.valid = field(fourth) && fourth >= 0;
     if (p == end) {  // V:FD:PPID:READY
       out.tree_ready_fd = fourth;
-    } else {  // V:FD:PPID:CONTROL:SLOT
+    } else {  // V:FD:PPID:CONTROL:BELL
       out.control_fd = fourth;
-      out.valid = out.valid && field(out.slot);
+      out.valid = out.valid && field(out.bell_fd) && out.bell_fd >= 0;
     }
   }
   if (p != end || (end > arg.data() && end[-1] == ':')) out.valid = false;

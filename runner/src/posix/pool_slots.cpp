@@ -140,8 +140,8 @@ void PoolSlots::spawn(std::size_t i) {
     worker->channel = Channel::create(kChannelSize);
     worker->child = std::make_shared<ChildProcess>(
         spawn_worker(options_.worker_executable, worker->channel.fd(),
-                     PoolSeat{.control_fd = control_.fd(), .slot = static_cast<unsigned>(i)}, options_.worker_output,
-                     options_.limits, options_.sandbox));
+                     PoolSeat{.control_fd = control_.control_fd(i), .bell_fd = control_.bell_fd()},
+                     options_.worker_output, options_.limits, options_.sandbox));
   } catch (...) {
     spawn_failed(i, current_exception_as_isolate_error("cannot start a pool worker"));
     return;

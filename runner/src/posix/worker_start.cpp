@@ -55,7 +55,8 @@ ChildProcess spawn_worker(const std::filesystem::path& executable, int channel_f
   std::string argument;
   if (seat) {
     fds.push_back(seat->control_fd);
-    argument = make_worker_argument(3, ::getpid(), 4, seat->slot, worker_limits, confined);
+    fds.push_back(seat->bell_fd);
+    argument = make_worker_argument(3, ::getpid(), 4, 5, worker_limits, confined);
   } else {
     if (input_fd >= 0) fds.push_back(input_fd);  // kWorkerInputFd
     int tree_ready = -1;                         // its number in the worker

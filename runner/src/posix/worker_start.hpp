@@ -16,10 +16,11 @@ namespace isolate::detail {
 /// The worker program: `configured`, or this program re-executed (/proc/self/exe).
 [[nodiscard]] std::filesystem::path worker_executable(const std::filesystem::path& configured);
 
-/// Where a pool worker serves: its slot in the pool's control segment (inherited as fd 4).
+/// Where a pool worker serves: its slot's control segment (inherited as fd 4) and the pool's
+/// doorbell (fd 5).
 struct PoolSeat {
   int control_fd = -1;
-  unsigned slot = 0;
+  int bell_fd = -1;
 };
 
 /// The fd a one-shot worker finds its input file at (FileInput), when it has one.
@@ -31,7 +32,8 @@ inline constexpr int kWorkerInputFd = 4;
 void resolve_readable_paths(Sandbox& sandbox);
 
 /// Starts `executable` as a worker: its channel (`channel_fd`) as fd 3, a pool worker's control
-/// segment or a one-shot worker's input file (`input_fd`, if >= 0) as fd 4, then a one-shot
+/// segment and doorbell as fds 4 and 5 or a one-shot worker's input file (`input_fd`, if >= 0) as
+/// fd 4, then a one-shot
 /// worker's `tree_ready_fd` (if >= 0: an eventfd it writes once it serves, its process tree
 /// complete), stdin on /dev/null, stdout and stderr as `output` says; it enforces `limits` and
 /// enters `sandbox` itself. The caller keeps its fds. Throws IsolateError (naming the executable

@@ -164,7 +164,7 @@ std::optional<int> serve_if_worker(const char* argument) {
     if (!channel.attach()) return kWorkerExitBadSegment;
     tell_tree_ready(request->tree_ready_fd, tree);
     std::optional<PoolSlot> slot;
-    if (request->control_fd >= 0) slot.emplace(PoolSlot::adopt(request->control_fd, request->slot));
+    if (request->control_fd >= 0) slot.emplace(PoolSlot::adopt(request->control_fd, request->bell_fd));
     if (request->sandbox.enabled) {
       if (const auto error = enter_sandbox(request->sandbox); !error.empty()) {
         std::fprintf(stderr, "isolate worker: cannot enter its sandbox: %s\n", error.c_str());
